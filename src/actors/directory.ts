@@ -1,0 +1,159 @@
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../clock.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { askActor } from './ask.js';
+import type { EffectPorts } from './effects.js';
+import type { ActorRuntime, ActorRef } from './runtime.js';
+import { persistentHandler, type ActorDef, type Envelope, type Journaled } from './shell.js';
+
+/** What the directory needs of storage to snapshot an actor it passivates. */
+export interface SnapshotStore {
+  lastSequence(key: string): number;
+  takeSnapshot(snapshot: { data: unknown; sequenceNumber: number; key: string; createdAt: number }): Promise<void>;
+}
+
+export interface DirectoryOptions<S, M> {
+  runtime: ActorRuntime;
+  def: ActorDef<S, M>;
+  clock: Clock;
+  ports: EffectPorts;
+  logger: Logger;
+  snapshots: SnapshotStore;
+  /** Passivate an actor after this long without messages. */
+  idleMs: number;
+  snapshotEvery: number;
+  askTimeoutMs: number;
+}
+
+interface Entry<M> {
+  key: string;
+  ref: ActorRef<Envelope<M>>;
+  pending: number;
+  lastUsed: number;
+  /** Persisted something since spawn: worth a snapshot when passivated. */
+  dirty: boolean;
+}
+
+/**
+ * Spawns `<kind>:<id>` persistent actors on demand and passivates idle ones,
+ * so 100k known users do not mean 100k live actors. A passivated actor is
+ * snapshotted, stopped, and recovered from snapshot + journal on its next message.
+ */
+export class Directory<S, M> {
+  private readonly live = new Map<string, Entry<M>>();
+  private sweepTimer: TimerHandle | undefined;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: DirectoryOptions<S, M>) {
+    this.scheduleSweep();
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  tell(id: string | number, msg: M): void {
+    const entry = this.enter(id);
+    this.opts.runtime.dispatch(entry.ref, { msg });
+  }
+
+  /** Sends and waits for the reducer's reply; a refused reply throws ProtocolError. */
+  ask<R>(id: string | number, msg: M): Promise<R> {
+    const entry = this.enter(id);
+    return askActor<M, R>(this.opts.runtime, entry.ref, msg, this.opts.askTimeoutMs, this.opts.logger.child({ actor: entry.key }));
+  }
+
+  /** Passivates every idle actor now (the sweep does this periodically). */
+  async passivateIdle(): Promise<void> {
+    const now = this.opts.clock.now();
+    const idle = [...this.live.values()].filter((e) => e.pending === 0 && now - e.lastUsed >= this.opts.idleMs);
+    await Promise.all(idle.map((e) => this.passivate(e)));
+  }
+
+  /** Waits for in-flight messages, snapshots and stops every actor. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.opts.clock.clearTimeout(this.sweepTimer);
+    await this.whenIdle();
+    await Promise.all([...this.live.values()].map((e) => this.passivate(e)));
+  }
+
+  private enter(id: string | number): Entry<M> {
+    if (this.closed) throw new ProtocolError('UNAVAILABLE');
+    const key = `${this.opts.def.kind}:${id}`;
+    let entry = this.live.get(key);
+    if (!entry) {
+      entry = { key, ref: this.spawn(key, String(id)), pending: 0, lastUsed: 0, dirty: false };
+      this.live.set(key, entry);
+    }
+    entry.pending++;
+    entry.lastUsed = this.opts.clock.now();
+    return entry;
+  }
+
+  private spawn(key: string, id: string): ActorRef<Envelope<M>> {
+    const { runtime, def, clock, ports, logger } = this.opts;
+    const log = logger.child({ actor: key });
+    const handler = persistentHandler(def, {
+      clock,
+      ports,
+      reply: (to, value) => runtime.reply(to, value),
+      settled: (persisted) => this.settled(key, persisted),
+      persistFailed: (err) => log.error({ err }, 'journal write failed; message refused'),
+    });
+    // The journal feeds Journaled<M> back in during recovery; callers only ever send envelopes.
+    return runtime.spawnPersistent<S, Envelope<M> | Journaled<M>>(key, handler, {
+      initialState: def.initialState(id),
+      snapshotEvery: this.opts.snapshotEvery,
+      onCrash: (err, msg) => {
+        log.error({ err, msg }, 'actor crashed; it restarts from its journal on the next message');
+        this.live.delete(key);
+      },
+    }) as ActorRef<Envelope<M>>;
+  }
+
+  private settled(key: string, persisted: boolean): void {
+    const entry = this.live.get(key);
+    if (!entry) return;
+    entry.pending = Math.max(0, entry.pending - 1);
+    entry.lastUsed = this.opts.clock.now();
+    entry.dirty ||= persisted;
+    if (this.idleWaiters.length && this.allIdle()) this.idleWaiters.splice(0).forEach((wake) => wake());
+  }
+
+  private allIdle(): boolean {
+    for (const e of this.live.values()) if (e.pending > 0) return false;
+    return true;
+  }
+
+  private whenIdle(): Promise<void> {
+    return this.allIdle() ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async passivate(entry: Entry<M>): Promise<void> {
+    const { runtime, snapshots, logger } = this.opts;
+    this.live.delete(entry.key);
+    // Read the journal position now: a successor spawned for the same key may
+    // append after this point, and the snapshot must match this actor's state.
+    const sequenceNumber = snapshots.lastSequence(entry.key);
+    try {
+      if (entry.dirty && sequenceNumber > 0) {
+        const data = await runtime.query<Envelope<M>, S>(entry.ref, (replyTo) => ({ sys: 'state', replyTo }), this.opts.askTimeoutMs);
+        await snapshots.takeSnapshot({ data, sequenceNumber, key: entry.key, createdAt: this.opts.clock.now() });
+      }
+    } catch (err) {
+      logger.warn({ err, actor: entry.key }, 'snapshot on passivation failed; the journal still has everything');
+    } finally {
+      runtime.stop(entry.ref);
+    }
+  }
+
+  private scheduleSweep(): void {
+    this.sweepTimer = this.opts.clock.setTimeout(() => {
+      void this.passivateIdle().finally(() => {
+        if (!this.closed) this.scheduleSweep();
+      });
+    }, Math.max(1000, Math.floor(this.opts.idleMs / 2)));
+  }
+}

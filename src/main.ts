@@ -1,0 +1,43 @@
+import { startServer } from './server/app.js';
+import { ConfigError, isDevSecret, loadConfig } from './server/config.js';
+import { createLogger } from './server/logger.js';
+
+/** Process entry: config from the environment, then run until SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  if (isDevSecret(config)) logger.warn('LIVE_TOKEN_SECRET not set: using the development secret (never in production)');
+  const server = await startServer(config, { logger });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // Ready line for supervisors and tests that start the server as a child process.
+  if (process.send) process.send({ ready: true, port: server.port });
+}
+
+main().catch((err) => {
+  process.stderr.write(`fatal: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

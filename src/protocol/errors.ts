@@ -1,0 +1,86 @@
+/**
+ * The one registry of error codes the server speaks, on the wire and in HTTP
+ * refusals. Numbers reuse the seed documents' codes where one exists:
+ *
+ *   1–99     session and account (seed 004 ERR_* numbering: 24, 42, 47–50)
+ *   400–599  rooms and seats (seed 002: 505 no seats)
+ *   700–799  request and business errors (seed 002: 700 bad parameter,
+ *            720 bad token, 722 muted, 731 invalid room, 740 credit …)
+ *   900–999  transport errors this server adds (frames, rate limits)
+ *
+ * A code, once shipped, is never given another meaning; retired codes stay
+ * listed in RETIRED_CODES so nobody reuses them.
+ */
+export const ERRORS = {
+  TOKEN_EXPIRED: { code: 24, msg: 'token expired', seed: '004 ERR_TOKEN_EXPIRE' },
+  LOGGED_IN_ELSEWHERE: { code: 42, msg: 'logged in elsewhere', seed: '004 ERR_OTHER_LOGIN, 000 7.4' },
+  RESUME_EXPIRED: { code: 47, msg: 'session cannot be resumed, resync needed', seed: '004 ERR_RECONNECT_ROOM' },
+  USER_OFFLINE: { code: 50, msg: 'user is offline', seed: '004 ERR_USER_OFFLINE' },
+  BAD_PARAMETER: { code: 700, msg: 'bad parameter', seed: '002 700' },
+  USER_NOT_FOUND: { code: 710, msg: 'user does not exist', seed: '002 710' },
+  PERMISSION_DENIED: { code: 711, msg: 'permission denied', seed: '002 711' },
+  BAD_TOKEN: { code: 720, msg: 'invalid token', seed: '002 720' },
+  INTERNAL: { code: 900, msg: 'internal server error', seed: '' },
+  UNKNOWN_OP: { code: 901, msg: 'unknown op', seed: '' },
+  MALFORMED_FRAME: { code: 902, msg: 'malformed frame: expected one binary MessagePack request envelope', seed: '' },
+  RATE_LIMITED: { code: 903, msg: 'too many requests, slow down', seed: '' },
+  LIMIT_EXCEEDED: { code: 904, msg: 'limit exceeded', seed: '' },
+  ORIGIN_NOT_ALLOWED: { code: 905, msg: 'origin not allowed', seed: '' },
+  UNAVAILABLE: { code: 906, msg: 'server is starting or shutting down', seed: '' },
+  TIMEOUT: { code: 907, msg: 'request timed out inside the server', seed: '' },
+} as const;
+
+export type ErrorName = keyof typeof ERRORS;
+export type ErrorCode = (typeof ERRORS)[ErrorName]['code'];
+
+/** Codes that were shipped once and withdrawn; never assign them again. */
+export const RETIRED_CODES: readonly number[] = [];
+
+const byCode = new Map<number, ErrorName>(
+  (Object.keys(ERRORS) as ErrorName[]).map((name) => [ERRORS[name].code, name]),
+);
+
+export function errorNameOf(code: number): ErrorName | undefined {
+  return byCode.get(code);
+}
+
+/** Wire shape of an error inside a reply: `{code, msg}`. */
+export interface WireError {
+  code: number;
+  msg: string;
+}
+
+/** An error that travels to the client as `{code, msg}`; anything else is INTERNAL. */
+export class ProtocolError extends Error {
+  readonly code: number;
+  readonly errorName: ErrorName;
+
+  constructor(name: ErrorName, detail?: string) {
+    const base = ERRORS[name].msg;
+    super(detail ? `${base}: ${detail}` : base);
+    this.code = ERRORS[name].code;
+    this.errorName = name;
+  }
+
+  toWire(): WireError {
+    return { code: this.code, msg: this.message };
+  }
+}
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof ProtocolError) return err.toWire();
+  return { code: ERRORS.INTERNAL.code, msg: ERRORS.INTERNAL.msg };
+}
+
+/**
+ * WebSocket close codes the server uses. 4000 + an error code where the close
+ * is the consequence of that error, so a client can map it back.
+ */
+export const CLOSE_CODES = {
+  SERVER_RESTARTING: { code: 1012, reason: 'server restarting', when: 'graceful shutdown; reconnect with backoff' },
+  MESSAGE_TOO_BIG: { code: 1009, reason: 'frame too large', when: 'a frame exceeded the size limit (closed by the transport)' },
+  LOGGED_IN_ELSEWHERE: { code: 4042, reason: 'logged in elsewhere', when: 'a newer login of the same user took over; do not auto-reconnect' },
+  SESSION_TAKEN_OVER: { code: 4048, reason: 'session resumed on another connection', when: 'the same session resumed on a newer socket' },
+  RATE_LIMITED: { code: 4903, reason: 'rate limit exceeded repeatedly', when: 'the client kept flooding after RATE_LIMITED replies' },
+  BACKPRESSURE: { code: 4908, reason: 'client too slow', when: 'the client did not read its pushes and the send buffer overflowed' },
+} as const;

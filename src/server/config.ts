@@ -1,0 +1,81 @@
+/**
+ * Configuration comes from environment variables only, validated at start:
+ * a bad value stops the server with a message naming the variable.
+ * The README's table is generated from CONFIG_VARS (npm run docs).
+ */
+const DEV_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+type Parser<T> = (raw: string) => T;
+
+interface VarSpec<T> {
+  env: string;
+  default: string | undefined;
+  doc: string;
+  parse: Parser<T>;
+}
+
+const int = (min: number, max: number): Parser<number> => (raw) => {
+  if (!/^-?\d+$/.test(raw.trim())) throw new Error(`expected an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new Error(`expected ${min}..${max}, got ${n}`);
+  return n;
+};
+const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw) => {
+  if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
+};
+const text: Parser<string> = (raw) => raw;
+const list: Parser<string[]> = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+const secret: Parser<string> = (raw) => {
+  if (raw.length < 32) throw new Error('must be at least 32 characters');
+  return raw;
+};
+
+const spec = <T>(env: string, dflt: string | undefined, doc: string, parse: Parser<T>): VarSpec<T> => ({ env, default: dflt, doc, parse });
+
+export const CONFIG_VARS = {
+  host: spec('LIVE_HOST', '0.0.0.0', 'address to listen on', text),
+  port: spec('LIVE_PORT', '8080', 'port to listen on (0 = any free port)', int(0, 65535)),
+  dbPath: spec('LIVE_DB_PATH', './data/live.db', 'SQLite file (":memory:" for a throwaway database)', text),
+  dbSynchronous: spec('LIVE_DB_SYNCHRONOUS', 'FULL', 'SQLite synchronous mode: FULL survives power loss, NORMAL only process crashes', oneOf('FULL', 'NORMAL', 'EXTRA')),
+  tokenSecret: spec('LIVE_TOKEN_SECRET', undefined, 'HS256 secret shared with the app backend (≥ 32 chars); a development default is used unless NODE_ENV=production', secret),
+  logLevel: spec('LIVE_LOG_LEVEL', 'info', 'pino level', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
+  maxFrameBytes: spec('LIVE_MAX_FRAME_BYTES', '16384', 'largest accepted WebSocket frame; larger closes the socket with 1009', int(256, 16 * 1024 * 1024)),
+  idleTimeoutSec: spec('LIVE_IDLE_TIMEOUT_S', '60', 'close a socket silent this long; the server pings before (multiple of 4, ≥ 8)', int(8, 960)),
+  ratePerSec: spec('LIVE_RATE_PER_S', '20', 'sustained requests per second per connection', int(1, 100_000)),
+  rateBurst: spec('LIVE_RATE_BURST', '40', 'requests a connection may send at once before RATE_LIMITED (903)', int(1, 100_000)),
+  maxBackpressureBytes: spec('LIVE_MAX_BACKPRESSURE_BYTES', '1048576', 'unsent bytes a socket may hold before it is closed as too slow (4908)', int(1024, 1 << 30)),
+  allowedOrigins: spec('LIVE_ALLOWED_ORIGINS', '', 'comma-separated Origin allowlist for browsers; empty allows all; requests without Origin (native apps) always pass', list),
+  resumeGraceMs: spec('LIVE_RESUME_GRACE_MS', '30000', 'how long a dropped session can be resumed with its missed pushes', int(0, 3_600_000)),
+  resumeBuffer: spec('LIVE_RESUME_BUFFER', '256', 'pushes kept per session for resume', int(1, 100_000)),
+  actorIdleMs: spec('LIVE_ACTOR_IDLE_MS', '300000', 'passivate a user actor idle this long', int(1000, 86_400_000)),
+  snapshotEvery: spec('LIVE_SNAPSHOT_EVERY', '100', 'snapshot an actor after this many journaled messages', int(1, 1_000_000)),
+  askTimeoutMs: spec('LIVE_ASK_TIMEOUT_MS', '5000', 'longest wait for an actor to answer a request', int(100, 120_000)),
+} as const;
+
+type Vars = typeof CONFIG_VARS;
+export type Config = { [K in keyof Vars]: Vars[K] extends VarSpec<infer T> ? T : never };
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(CONFIG_VARS) as [string, VarSpec<unknown>][]) {
+    let raw = env[v.env];
+    if (raw === undefined || raw === '') raw = v.default;
+    if (key === 'tokenSecret' && raw === undefined) {
+      if (env.NODE_ENV === 'production') throw new ConfigError(`${v.env} is required when NODE_ENV=production`);
+      raw = DEV_SECRET;
+    }
+    try {
+      out[key] = v.parse(raw ?? '');
+    } catch (err) {
+      throw new ConfigError(`${v.env}: ${(err as Error).message}`);
+    }
+  }
+  return out as Config;
+}
+
+export function isDevSecret(config: Config): boolean {
+  return config.tokenSecret === DEV_SECRET;
+}

@@ -1,0 +1,227 @@
+import type { Logger } from 'pino';
+import type { HttpRequest, HttpResponse, WebSocket, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
+import type { Clock } from '../clock.js';
+import { encode } from '../protocol/codec.js';
+import { parseRequest, RequestError, type ReplyEnvelope, type ValidRequest } from '../protocol/envelope.js';
+import { CLOSE_CODES, ProtocolError, toWireError } from '../protocol/errors.js';
+import { OPS } from '../protocol/ops/index.js';
+import { tokenFrom, verifyToken, type Identity } from './auth.js';
+import type { Config } from './config.js';
+import type { Handlers, OpHandler, RequestContext } from './handlers.js';
+import { refuse } from './http.js';
+import type { Metrics } from './metrics.js';
+import type { Conn, ResumeRequest, Session, SessionRegistry } from './sessions.js';
+import { TokenBucket } from './rate-limit.js';
+
+interface SocketData {
+  identity: Identity;
+  resume: ResumeRequest | undefined;
+  session: Session | null;
+  conn: Conn;
+  bucket: TokenBucket;
+  closed: boolean;
+  /** Requests wait for the welcome so it is always the first frame. */
+  ready: Promise<void>;
+}
+
+export interface GatewayDeps {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  sessions: SessionRegistry;
+  handlers: Handlers;
+  isReady(): boolean;
+  /** Records the session as the user's latest (durably) before it is welcomed. */
+  login(session: Session): Promise<void>;
+}
+
+/** The `/ws` route: authenticate at upgrade, then decode → validate → rate-limit → handle → reply. */
+export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
+  const { config, clock, logger, metrics, sessions } = deps;
+
+  const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
+    const headers = {
+      key: req.getHeader('sec-websocket-key'),
+      protocol: req.getHeader('sec-websocket-protocol'),
+      extensions: req.getHeader('sec-websocket-extensions'),
+      origin: req.getHeader('origin'),
+      authorization: req.getHeader('authorization'),
+    };
+    const query = req.getQuery() ?? '';
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const deny = (status: number, err: ProtocolError) => {
+      metrics.error(err.code);
+      logger.info({ code: err.code, origin: headers.origin || undefined }, 'upgrade refused');
+      if (!aborted) refuse(res, status, err.errorName, err.message.split(': ')[1]);
+    };
+    if (!deps.isReady()) return deny(503, new ProtocolError('UNAVAILABLE'));
+    if (config.allowedOrigins.length && headers.origin && !config.allowedOrigins.includes(headers.origin)) {
+      return deny(403, new ProtocolError('ORIGIN_NOT_ALLOWED'));
+    }
+    let resume: ResumeRequest | undefined;
+    try {
+      resume = resumeFrom(query);
+    } catch (err) {
+      return deny(400, err as ProtocolError);
+    }
+    const token = tokenFrom(headers.authorization, query);
+    if (!token) return deny(401, new ProtocolError('BAD_TOKEN', 'no token'));
+    verifyToken(config.tokenSecret, token, clock.now()).then(
+      (identity) => {
+        if (aborted) return;
+        const data: Omit<SocketData, 'conn'> = {
+          identity,
+          resume,
+          session: null,
+          bucket: new TokenBucket(config.ratePerSec, config.rateBurst, clock.now()),
+          closed: false,
+          ready: Promise.resolve(),
+        };
+        res.cork(() => res.upgrade(data, headers.key, headers.protocol, headers.extensions, context));
+      },
+      (err) => deny(401, err instanceof ProtocolError ? err : new ProtocolError('BAD_TOKEN')),
+    );
+  };
+
+  const open = (ws: WebSocket<SocketData>) => {
+    const data = ws.getUserData();
+    metrics.connections.inc();
+    data.conn = {
+      send: (frame) => {
+        if (data.closed) return;
+        metrics.messagesOut.inc();
+        ws.cork(() => ws.send(frame, true));
+      },
+      end: (code, reason) => {
+        if (data.closed) return;
+        data.closed = true;
+        ws.end(code, reason);
+      },
+    };
+    const { session, resumed, resync } = sessions.open(data.identity, data.conn, data.resume);
+    data.session = session;
+    const log = logger.child({ userId: session.userId, sessionId: session.id });
+    log.info({ resumed, resync: resync?.code }, resumed ? 'session resumed' : 'session opened');
+    const welcome = () => {
+      const since = resumed ? (data.resume?.lastSeq ?? 0) : session.seq;
+      data.conn.send(
+        encode({
+          op: 'session.welcome',
+          d: {
+            sessionId: session.id,
+            userId: session.userId,
+            role: session.role,
+            resumed,
+            replayed: session.seq - since,
+            lastSeq: session.seq,
+            ...(resync ? { resync } : {}),
+            serverTime: clock.now(),
+            resumeGraceMs: config.resumeGraceMs,
+          },
+        }),
+      );
+      sessions.activate(session, since);
+    };
+    if (resumed) {
+      welcome();
+      return;
+    }
+    data.ready = deps.login(session).then(welcome, (err) => {
+      log.error({ err }, 'login could not be recorded; closing');
+      data.conn.end(1011, 'login failed');
+    });
+  };
+
+  const message = (ws: WebSocket<SocketData>, bytes: ArrayBuffer, isBinary: boolean) => {
+    const data = ws.getUserData();
+    metrics.messagesIn.inc();
+    if (!data.bucket.take(clock.now())) {
+      if (data.bucket.strikes > config.rateBurst) {
+        logger.warn({ userId: data.identity.userId }, 'closing a connection that kept flooding');
+        metrics.error(CLOSE_CODES.RATE_LIMITED.code);
+        return data.conn.end(CLOSE_CODES.RATE_LIMITED.code, CLOSE_CODES.RATE_LIMITED.reason);
+      }
+      return answer(data, { re: idOrZero(bytes, isBinary), ok: false, err: new ProtocolError('RATE_LIMITED').toWire() });
+    }
+    let request: ValidRequest;
+    try {
+      if (!isBinary) throw new RequestError('MALFORMED_FRAME', 'text frames are not accepted', 0);
+      // Decoding copies everything out of `bytes`, which uWS frees after return.
+      request = parseRequest(new Uint8Array(bytes));
+    } catch (err) {
+      const e = err as RequestError;
+      return answer(data, { re: e.requestId, ok: false, err: e.toWire() });
+    }
+    void data.ready.then(() => handle(data, request));
+  };
+
+  const handle = async (data: SocketData, request: ValidRequest) => {
+    const session = data.session;
+    if (!session || data.closed) return;
+    const def = OPS[request.op];
+    const log = logger.child({ userId: session.userId, sessionId: session.id, reqId: request.id, op: request.op });
+    try {
+      if (!def.roles.includes(session.role)) throw new ProtocolError('PERMISSION_DENIED', `${request.op} is for ${def.roles.join('/')}`);
+      const ctx: RequestContext = { session, requestId: request.id };
+      const handler = deps.handlers[request.op] as OpHandler<typeof request.op>;
+      const d = await handler(ctx, request.d as never);
+      answer(data, { re: request.id, ok: true, d });
+      log.debug('request handled');
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) log.error({ err }, 'request failed');
+      else log.info({ code: err.code }, 'request refused');
+      answer(data, { re: request.id, ok: false, err: toWireError(err) });
+    }
+  };
+
+  const answer = (data: SocketData, reply: ReplyEnvelope) => {
+    if (!reply.ok) metrics.error(reply.err.code);
+    data.conn.send(encode(reply));
+  };
+
+  const close = (ws: WebSocket<SocketData>, code: number) => {
+    const data = ws.getUserData();
+    data.closed = true;
+    metrics.connections.dec();
+    if (data.session) {
+      logger.info({ userId: data.session.userId, sessionId: data.session.id, code }, 'connection closed');
+      sessions.detach(data.session, data.conn);
+    }
+  };
+
+  return {
+    maxPayloadLength: config.maxFrameBytes,
+    idleTimeout: config.idleTimeoutSec,
+    sendPingsAutomatically: true,
+    maxBackpressure: config.maxBackpressureBytes,
+    closeOnBackpressureLimit: 1,
+    upgrade,
+    open,
+    message,
+    close,
+  } as WebSocketBehavior<SocketData>;
+}
+
+/** `?resume=<sessionId>&last_seq=<n>`: both or neither. */
+function resumeFrom(query: string): ResumeRequest | undefined {
+  const params = new URLSearchParams(query);
+  const sessionId = params.get('resume');
+  const lastSeq = params.get('last_seq');
+  if (sessionId === null && lastSeq === null) return undefined;
+  const seq = Number(lastSeq);
+  if (!sessionId || sessionId.length > 64 || lastSeq === null || !/^\d{1,15}$/.test(lastSeq) || !Number.isSafeInteger(seq)) {
+    throw new ProtocolError('BAD_PARAMETER', 'resume needs resume=<session id>&last_seq=<integer>');
+  }
+  return { sessionId, lastSeq: seq };
+}
+
+function idOrZero(bytes: ArrayBuffer, isBinary: boolean): number {
+  if (!isBinary) return 0;
+  try {
+    return parseRequest(new Uint8Array(bytes)).id;
+  } catch (err) {
+    return err instanceof RequestError ? err.requestId : 0;
+  }
+}

@@ -1,0 +1,261 @@
+import type Database from 'better-sqlite3';
+import { Packr, Unpackr } from 'msgpackr';
+import type { PersistenceEngine } from 'nact';
+import {
+  AbstractPersistenceEngine,
+  PersistedEvent,
+  PersistedSnapshot,
+} from 'nact/lib/persistence/persistence-engine.js';
+import { CODEC, checkSeq, decodeTags, DuplicateSequenceError, encodeTags, isPrimaryKeyViolation } from './journal-codec.js';
+
+export { DuplicateSequenceError } from './journal-codec.js';
+
+export interface JournalEngineOptions {
+  /** Flush as soon as this many writes are queued instead of waiting for setImmediate. */
+  maxBatch?: number;
+  /** Called after every successful commit with its duration and the number of items in the batch. */
+  onCommit?: (seconds: number, items: number) => void;
+  /** nact only console-logs failed snapshots, so failures are surfaced here as well. */
+  onError?: (err: unknown, what: string) => void;
+}
+
+interface Pending {
+  kind: 'event' | 'snapshot';
+  key: string;
+  seq: number;
+  createdAt: number;
+  tags: string;
+  deleted: 0 | 1;
+  data: Buffer;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface EventRow {
+  seq: number;
+  created_at: number;
+  tags: string;
+  deleted: number;
+  data: Buffer;
+}
+
+type SnapshotRow = Omit<EventRow, 'tags' | 'deleted'>;
+
+/**
+ * nact persistence engine over the `journal` / `snapshots` tables.
+ * Writes are group-committed: everything queued within one turn of the event loop
+ * shares a transaction (one fsync), and each promise settles only after that commit.
+ */
+export class SqliteJournalEngine extends AbstractPersistenceEngine {
+  private readonly packr = new Packr(CODEC);
+  private readonly unpackr = new Unpackr(CODEC);
+  private readonly maxBatch: number;
+  private readonly onCommit: JournalEngineOptions['onCommit'];
+  private readonly onError: JournalEngineOptions['onError'];
+  private queue: Pending[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  private closed = false;
+
+  private readonly insertEvent: Database.Statement;
+  private readonly insertSnapshot: Database.Statement;
+  private readonly pruneSnapshots: Database.Statement;
+  private readonly selectEvents: Database.Statement;
+  private readonly selectTaggedEvents: Database.Statement;
+  private readonly selectLatestSnapshot: Database.Statement;
+  private readonly selectLastSeq: Database.Statement;
+  private readonly writeBatch: (batch: Pending[], outcomes: (Error | undefined)[]) => void;
+
+  constructor(
+    private readonly db: Database.Database,
+    opts: JournalEngineOptions = {},
+  ) {
+    super();
+    this.maxBatch = Math.max(1, Math.trunc(opts.maxBatch ?? 512));
+    this.onCommit = opts.onCommit;
+    this.onError = opts.onError;
+
+    this.insertEvent = db.prepare(
+      'INSERT INTO journal (key, seq, created_at, tags, deleted, data) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.insertSnapshot = db.prepare('INSERT OR REPLACE INTO snapshots (key, seq, created_at, data) VALUES (?, ?, ?, ?)');
+    // Keeps the newest two per key; the older is only a manual fallback (latestSnapshot never reads it).
+    this.pruneSnapshots = db.prepare(
+      'DELETE FROM snapshots WHERE key = @key AND seq < (SELECT seq FROM snapshots WHERE key = @key ORDER BY seq DESC LIMIT 1 OFFSET 1)',
+    );
+    this.selectEvents = db.prepare(
+      'SELECT seq, created_at, tags, deleted, data FROM journal WHERE key = ? AND seq > ? ORDER BY seq LIMIT ?',
+    );
+    this.selectTaggedEvents = db.prepare(
+      `SELECT seq, created_at, tags, deleted, data FROM journal
+       WHERE key = ? AND seq > ?
+         AND NOT EXISTS (SELECT 1 FROM json_each(?) AS t WHERE instr(journal.tags, char(31) || t.value || char(31)) = 0)
+       ORDER BY seq LIMIT ?`,
+    );
+    this.selectLatestSnapshot = db.prepare(
+      'SELECT seq, created_at, data FROM snapshots WHERE key = ? ORDER BY seq DESC LIMIT 1',
+    );
+    this.selectLastSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM journal WHERE key = ?').pluck();
+
+    this.writeBatch = db.transaction((batch: Pending[], outcomes: (Error | undefined)[]) => {
+      const snapshotKeys = new Set<string>();
+      batch.forEach((item, i) => {
+        try {
+          if (item.kind === 'event') {
+            this.insertEvent.run(item.key, item.seq, item.createdAt, item.tags, item.deleted, item.data);
+          } else {
+            this.insertSnapshot.run(item.key, item.seq, item.createdAt, item.data);
+            snapshotKeys.add(item.key);
+          }
+        } catch (err) {
+          // A constraint error only aborts its own statement; the rest of the batch still commits.
+          if (!isPrimaryKeyViolation(err)) throw err;
+          outcomes[i] = new DuplicateSequenceError(item.kind, item.key, item.seq);
+        }
+      });
+      for (const key of snapshotKeys) this.pruneSnapshots.run({ key });
+    });
+  }
+
+  /**
+   * Synchronous on purpose: nact calls `.reduce` on the result without awaiting it.
+   * Committed events only, after flushing anything queued (read-your-writes).
+   */
+  override events(key: string, offset = 0, limit?: number, tags?: string[]): PersistedEvent[] {
+    this.flushNow();
+    const max = typeof limit === 'number' && Number.isFinite(limit) ? Math.max(0, Math.trunc(limit)) : -1;
+    const rows = (
+      tags && tags.length > 0
+        ? this.selectTaggedEvents.all(key, offset, JSON.stringify(tags), max)
+        : this.selectEvents.all(key, offset, max)
+    ) as EventRow[];
+    return rows.map(
+      (r) =>
+        new PersistedEvent(this.unpackr.unpack(r.data), r.seq, key, decodeTags(r.tags), r.created_at, r.deleted !== 0),
+    );
+  }
+
+  override async latestSnapshot(key: string): Promise<PersistedSnapshot | undefined> {
+    this.flushNow();
+    const row = this.selectLatestSnapshot.get(key) as SnapshotRow | undefined;
+    return row && new PersistedSnapshot(this.unpackr.unpack(row.data), row.seq, key, row.created_at);
+  }
+
+  override persist(event: PersistedEvent): Promise<void> {
+    return this.enqueue('event', event, () => ({
+      tags: encodeTags(event.tags ?? []),
+      deleted: event.isDeleted ? 1 : 0,
+    }));
+  }
+
+  override takeSnapshot(snapshot: PersistedSnapshot): Promise<void> {
+    return this.enqueue('snapshot', snapshot, () => ({ tags: '', deleted: 0 }));
+  }
+
+  lastSequence(key: string): number {
+    this.flushNow();
+    return this.selectLastSeq.get(key) as number;
+  }
+
+  /** Commits whatever is queued now; rejects only if the commit itself failed. */
+  flush(): Promise<void> {
+    const err = this.flushNow();
+    return err ? Promise.reject(err) : Promise.resolve();
+  }
+
+  /** Commits the queue if the database is still open, then refuses further writes. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.db.open) {
+      this.flushNow();
+    } else {
+      this.cancelScheduled();
+      const batch = this.queue;
+      this.queue = [];
+      for (const item of batch) item.reject(new Error('engine closed'));
+    }
+  }
+
+  private enqueue(
+    kind: Pending['kind'],
+    entry: { key: string; sequenceNumber: number; createdAt?: number; data: unknown },
+    extra: () => Pick<Pending, 'tags' | 'deleted'>,
+  ): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('engine closed'));
+    let item: Omit<Pending, 'resolve' | 'reject'>;
+    try {
+      if (typeof entry.key !== 'string' || entry.key === '') throw new Error('persistence key must be a non-empty string');
+      item = {
+        kind,
+        key: entry.key,
+        seq: checkSeq(entry.sequenceNumber),
+        createdAt: Math.trunc(entry.createdAt ?? Date.now()),
+        // Encoded now so later mutation of the caller's object cannot change what is stored.
+        data: this.packr.pack(entry.data),
+        ...extra(),
+      };
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ...item, resolve, reject });
+      if (this.queue.length >= this.maxBatch) this.flushNow();
+      else this.scheduled ??= setImmediate(() => {
+        this.scheduled = undefined;
+        this.flushNow();
+      });
+    });
+  }
+
+  private cancelScheduled(): void {
+    if (this.scheduled !== undefined) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+  }
+
+  /** Returns the commit error, if the whole batch failed. */
+  private flushNow(): Error | undefined {
+    this.cancelScheduled();
+    const batch = this.queue;
+    if (batch.length === 0) return undefined;
+    this.queue = [];
+    const outcomes: (Error | undefined)[] = new Array(batch.length);
+    const started = process.hrtime.bigint();
+    try {
+      this.writeBatch(batch, outcomes);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const item of batch) item.reject(error);
+      this.report(error, 'commit');
+      return error;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    batch.forEach((item, i) => {
+      const failed = outcomes[i];
+      if (!failed) return item.resolve();
+      item.reject(failed);
+      if (item.kind === 'snapshot') this.report(failed, 'takeSnapshot');
+    });
+    try {
+      this.onCommit?.(seconds, batch.length);
+    } catch (err) {
+      this.report(err, 'onCommit');
+    }
+    return undefined;
+  }
+
+  private report(err: unknown, what: string): void {
+    try {
+      this.onError?.(err, what);
+    } catch {
+      // A broken error hook must not turn into an unhandled exception inside a flush.
+    }
+  }
+}
+
+/**
+ * For `configurePersistence`: nact's typings declare `events()` as PromiseLike, but the
+ * runtime only calls `.reduce` on it, which the returned array provides.
+ */
+export function asNactEngine(engine: SqliteJournalEngine): PersistenceEngine {
+  return engine as unknown as PersistenceEngine;
+}

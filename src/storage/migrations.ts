@@ -1,0 +1,65 @@
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  readonly description: string;
+  readonly sql: string;
+}
+
+/**
+ * Append-only: migration N (1-based) moves `PRAGMA user_version` from N-1 to N.
+ * Never edit a migration that has shipped; add a new one.
+ */
+export const migrations: readonly Migration[] = [
+  {
+    description: 'journal and snapshots for persistent actors',
+    sql: `
+      CREATE TABLE journal (
+        key        TEXT    NOT NULL,
+        seq        INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        tags       TEXT    NOT NULL DEFAULT '',
+        deleted    INTEGER NOT NULL DEFAULT 0,
+        data       BLOB    NOT NULL,
+        PRIMARY KEY (key, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE snapshots (
+        key        TEXT    NOT NULL,
+        seq        INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        data       BLOB    NOT NULL,
+        PRIMARY KEY (key, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+export const schemaVersion = migrations.length;
+
+function userVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings the schema up to `schemaVersion`. Returns the version found before migrating.
+ * Each step runs in its own IMMEDIATE transaction and re-reads the version inside it,
+ * so two processes opening the same file cannot apply a step twice.
+ */
+export function migrate(db: Database.Database): number {
+  const found = userVersion(db);
+  if (found > schemaVersion) {
+    throw new Error(
+      `database schema version ${found} is newer than this build supports (${schemaVersion}); refusing to open`,
+    );
+  }
+  for (let target = found + 1; target <= schemaVersion; target++) {
+    const step = migrations[target - 1]!;
+    db.transaction(() => {
+      if (userVersion(db) >= target) return;
+      db.exec(step.sql);
+      // user_version lives in the file header, so it commits or rolls back with the DDL.
+      db.pragma(`user_version = ${target}`);
+    }).immediate();
+  }
+  return found;
+}
