@@ -57,10 +57,20 @@ export class LiveClient {
     private readonly opts: ConnectOptions,
   ) {}
 
+  /** Connects and waits for the welcome. */
   static async connect(url: string, opts: ConnectOptions): Promise<LiveClient> {
-    const client = new LiveClient(url, opts);
-    await client.open(opts.resume);
+    const client = LiveClient.create(url, opts);
+    await client.start();
     return client;
+  }
+
+  /** A client not yet connected, so push handlers can be attached before the first frame. */
+  static create(url: string, opts: ConnectOptions): LiveClient {
+    return new LiveClient(url, opts);
+  }
+
+  start(): Promise<void> {
+    return this.open(this.opts.resume);
   }
 
   get sessionId(): string {

@@ -26,7 +26,10 @@ const unpackr = new Unpackr({
 /** Nesting deeper than this is refused: no envelope of ours needs it. */
 export const MAX_DEPTH = 16;
 
-export class DecodeError extends Error {}
+export class DecodeError extends Error {
+  /** The decoded value when the bytes were MessagePack but not plain data (lets callers read a request id). */
+  value?: unknown;
+}
 
 export function encode(value: unknown): Buffer {
   return packr.pack(value);
@@ -40,7 +43,12 @@ export function decode(bytes: Uint8Array): unknown {
   } catch (err) {
     throw new DecodeError(`not MessagePack: ${(err as Error).message}`);
   }
-  assertPlain(value, 0);
+  try {
+    assertPlain(value, 0);
+  } catch (err) {
+    (err as DecodeError).value = value;
+    throw err;
+  }
   return value;
 }
 

@@ -52,7 +52,7 @@ export function parseRequest(bytes: Uint8Array): ValidRequest {
   try {
     raw = decode(bytes);
   } catch (err) {
-    throw new RequestError('MALFORMED_FRAME', (err as DecodeError).message, 0);
+    throw new RequestError('MALFORMED_FRAME', (err as DecodeError).message, idOf((err as DecodeError).value));
   }
   if (!envelopeCheck.Check(raw)) {
     throw new RequestError('MALFORMED_FRAME', firstError(envelopeCheck, raw), idOf(raw));

@@ -40,7 +40,7 @@ export const CONFIG_VARS = {
   dbSynchronous: spec('LIVE_DB_SYNCHRONOUS', 'FULL', 'SQLite synchronous mode: FULL survives power loss, NORMAL only process crashes', oneOf('FULL', 'NORMAL', 'EXTRA')),
   tokenSecret: spec('LIVE_TOKEN_SECRET', undefined, 'HS256 secret shared with the app backend (≥ 32 chars); a development default is used unless NODE_ENV=production', secret),
   logLevel: spec('LIVE_LOG_LEVEL', 'info', 'pino level', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
-  maxFrameBytes: spec('LIVE_MAX_FRAME_BYTES', '16384', 'largest accepted WebSocket frame; larger closes the socket with 1009', int(256, 16 * 1024 * 1024)),
+  maxFrameBytes: spec('LIVE_MAX_FRAME_BYTES', '16384', 'largest accepted WebSocket frame; a larger one drops the connection', int(256, 16 * 1024 * 1024)),
   idleTimeoutSec: spec('LIVE_IDLE_TIMEOUT_S', '60', 'close a socket silent this long; the server pings before (multiple of 4, ≥ 8)', int(8, 960)),
   ratePerSec: spec('LIVE_RATE_PER_S', '20', 'sustained requests per second per connection', int(1, 100_000)),
   rateBurst: spec('LIVE_RATE_BURST', '40', 'requests a connection may send at once before RATE_LIMITED (903)', int(1, 100_000)),

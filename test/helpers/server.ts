@@ -23,6 +23,17 @@ export interface TestServer {
   logs: Array<Record<string, unknown>>;
   token(userId: number, role?: Role, opts?: { ttlSec?: number; issuedAt?: number; nickname?: string }): Promise<string>;
   connect(userId: number, role?: Role, opts?: Partial<ConnectOptions>): Promise<LiveClient>;
+  /** Drops a client's connection and waits until the server has detached its session. */
+  drop(client: LiveClient): Promise<void>;
+}
+
+/** Resolves once `cond()` holds, checking after each turn of the event loop; fails after timeoutMs. */
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 /** Baseline config for tests and bench: loopback, port 0, a temp database. */
@@ -80,6 +91,11 @@ export async function startTestServer(t: Test, overrides: Partial<Config> = {}):
       const client = await LiveClient.connect(url, { token: await mint(userId, role), ...opts });
       clients.push(client);
       return client;
+    },
+    async drop(client) {
+      const session = server.sessions.ofUser(client.welcome.userId);
+      await client.drop();
+      await waitFor(() => !session || session.conn === null, 'the server to detach the session');
     },
   };
 }
