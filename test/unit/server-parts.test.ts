@@ -1,0 +1,65 @@
+import t from 'tap';
+import { FakeClock } from '../../src/clock.js';
+import { decode } from '../../src/protocol/codec.js';
+import { loadConfig } from '../../src/server/config.js';
+import { TokenBucket } from '../../src/server/rate-limit.js';
+import { SessionRegistry, type Conn, type EndReason } from '../../src/server/sessions.js';
+
+const identity = (userId: number) => ({ userId, role: 'viewer' as const, profile: { nickname: '', avatar: '', gender: '' as const, level: 0 } });
+
+function fakeConn() {
+  const conn = { frames: [] as unknown[], ended: undefined as number | undefined, send: (f: Uint8Array) => void conn.frames.push(decode(f)), end: (code: number) => void (conn.ended = code) };
+  return conn satisfies Conn;
+}
+
+t.test('config: defaults load; a bad value names its variable', (t) => {
+  const c = loadConfig({});
+  t.match(c, { port: 8080, dbPath: './data/live.db', dbSynchronous: 'FULL', allowedOrigins: [] });
+  t.throws(() => loadConfig({ LIVE_PORT: 'eighty' }), /LIVE_PORT: expected an integer/);
+  t.throws(() => loadConfig({ LIVE_PORT: '70000' }), /LIVE_PORT: expected 0\.\.65535/);
+  t.throws(() => loadConfig({ LIVE_DB_SYNCHRONOUS: 'OFF' }), /LIVE_DB_SYNCHRONOUS/);
+  t.throws(() => loadConfig({ LIVE_TOKEN_SECRET: 'short' }), /LIVE_TOKEN_SECRET: must be at least 32/);
+  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /LIVE_TOKEN_SECRET is required/);
+  t.same(loadConfig({ LIVE_ALLOWED_ORIGINS: 'https://a.example, https://b.example' }).allowedOrigins, ['https://a.example', 'https://b.example']);
+  t.end();
+});
+
+t.test('token bucket: burst, refill, strikes', (t) => {
+  const b = new TokenBucket(10, 3, 0);
+  t.same([b.take(0), b.take(0), b.take(0), b.take(0), b.take(0)], [true, true, true, false, false]);
+  t.equal(b.strikes, 2);
+  t.ok(b.take(100), 'one token back after 100 ms at 10/s');
+  t.equal(b.strikes, 0);
+  t.notOk(b.take(100));
+  t.ok(b.take(10_000) && b.take(10_000) && b.take(10_000) && !b.take(10_000), 'refill is capped at the burst');
+  t.end();
+});
+
+t.test('session registry: buffering before welcome, grace, replacement', (t) => {
+  const clock = new FakeClock(0);
+  const ended: Array<[number, EndReason]> = [];
+  const reg = new SessionRegistry({ clock, graceMs: 1000, bufferSize: 3, events: { started: () => {}, ended: (s, r) => void ended.push([s.userId, r]) } });
+  const c1 = fakeConn();
+  const { session } = reg.open(identity(1), c1);
+  reg.push(1, 'presence.changed', { userId: 2, status: 'online' });
+  t.same(c1.frames, [], 'nothing is sent before the welcome');
+  t.equal(reg.activate(session, 0), 1, 'buffered push flushed on activation');
+  t.same(c1.frames, [{ op: 'presence.changed', d: { userId: 2, status: 'online' }, seq: 1 }]);
+
+  reg.detach(session, c1);
+  t.notOk(reg.push(2, 'presence.changed', {}), 'no session, no push');
+  clock.advance(999);
+  t.same(ended, []);
+  clock.advance(1);
+  t.same(ended, [[1, 'expired']]);
+
+  const c2 = fakeConn();
+  reg.open(identity(5), c2);
+  const c3 = fakeConn();
+  reg.open(identity(5), c3);
+  t.same(c2.frames, [{ op: 'session.kicked', d: { code: 42, msg: 'logged in elsewhere' } }]);
+  t.equal(c2.ended, 4042);
+  t.same(ended.at(-1), [5, 'replaced']);
+  t.equal(reg.size, 1);
+  t.end();
+});
