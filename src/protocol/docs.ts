@@ -87,13 +87,15 @@ function connecting(): string {
   ];
   return [
     '## Connecting',
-    '- Open a WebSocket to the path `/ws` of the server (use `wss://` in production).',
-    '- Authenticate with an HS256 JWT issued by the app backend (`sub` = user id, `role`, `exp`): send it as ' +
-      '`Authorization: Bearer <token>` on the upgrade request, or, for clients that cannot set headers, as the ' +
-      'query parameter `?token=<token>`. The user id and role of the connection come from the token.',
-    '- Query parameters: `token` (see above), `resume` and `last_seq` (see [resume](#sessions-pushes-and-resume)).',
-    '- A refused upgrade is a plain HTTP answer (no WebSocket) with a JSON body `{"code": <int>, "msg": "<text>"}`; ' +
-      '`msg` may carry a detail after `": "`. Switch on `code`:',
+    [
+      '- Open a WebSocket to the path `/ws` of the server (use `wss://` in production).',
+      '- Authenticate with an HS256 JWT issued by the app backend (`sub` = user id, `role`, `exp`): send it as ' +
+        '`Authorization: Bearer <token>` on the upgrade request, or, for clients that cannot set headers, as the ' +
+        'query parameter `?token=<token>`. The user id and role of the connection come from the token.',
+      '- Query parameters: `token` (see above), `resume` and `last_seq` (see [resume](#sessions-pushes-and-resume)).',
+      '- A refused upgrade is a plain HTTP answer (no WebSocket) with a JSON body `{"code": <int>, "msg": "<text>"}`; ' +
+        '`msg` may carry a detail after `": "`. Switch on `code`:',
+    ].join('\n'),
     table(
       ['HTTP status', 'Code', 'Name', 'Message', 'Meaning'],
       refusals.map(([status, name, meaning]) => [String(status), String(ERRORS[name].code), name, ERRORS[name].msg, meaning]),
@@ -156,9 +158,12 @@ function envelope(): string {
     renderSchemaTable(ReplyOkDoc) ?? '',
     'and on failure:',
     renderSchemaTable(ReplyErrDoc) ?? '',
-    '- Match replies to requests by `re`, not by order. `re` is 0 when the request id could not be read ' +
-      `(e.g. ${ERRORS.MALFORMED_FRAME.code} for an undecodable frame).`,
-    '- Switch on `err.code`; `err.msg` is for logs and may carry a detail after `": "`.',
+    [
+      '- Match replies to requests by `re`, not by order. `re` is 0 when the request id could not be read ' +
+        `(e.g. ${ERRORS.MALFORMED_FRAME.code} for an undecodable frame).`,
+      `- The envelope takes no other keys: an extra key, a missing or non-positive \`id\`, or a frame that is not a map is refused with ${errRef('MALFORMED_FRAME')}; an unknown \`op\` with ${errRef('UNKNOWN_OP')}.`,
+      '- Switch on `err.code`; `err.msg` is for logs and may carry a detail after `": "`.',
+    ].join('\n'),
     '**Push** (server → client, unasked):',
     renderSchemaTable(PushDoc) ?? '',
   ].join('\n\n');
@@ -192,7 +197,7 @@ function limits(): string {
   return [
     '## Limits',
     [
-      `- **Frame size.** A frame over the server's size limit closes the connection with ${CLOSE_CODES.MESSAGE_TOO_BIG.code}.`,
+      `- **Frame size.** A frame over the server's size limit ends the connection (close code ${CLOSE_CODES.MESSAGE_TOO_BIG.code}).`,
       `- **Rate limit.** Requests over the allowed rate are answered with ${errRef('RATE_LIMITED')}; a client that keeps ` +
         `flooding is closed with ${CLOSE_CODES.RATE_LIMITED.code}. Back off when you see ${ERRORS.RATE_LIMITED.code}.`,
       `- **Slow consumer.** A client that does not read its pushes is closed with ${CLOSE_CODES.BACKPRESSURE.code} when ` +

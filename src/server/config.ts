@@ -79,3 +79,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export function isDevSecret(config: Config): boolean {
   return config.tokenSecret === DEV_SECRET;
 }
+
+/** The README's configuration table, generated so it cannot drift from the code. */
+export function renderConfigTable(): string {
+  const rows = Object.values(CONFIG_VARS).map((v) => `| \`${v.env}\` | ${v.default === undefined ? '(dev default)' : v.default === '' ? '(empty)' : `\`${v.default}\``} | ${v.doc} |`);
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows, ''].join('\n');
+}

@@ -92,7 +92,14 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       send: (frame) => {
         if (data.closed) return;
         metrics.messagesOut.inc();
-        ws.cork(() => ws.send(frame, true));
+        let status = 1;
+        ws.cork(() => (status = ws.send(frame, true)));
+        // 2 = dropped: the client stopped reading and its buffer passed maxBackpressure.
+        if (status === 2) {
+          logger.warn({ userId: data.identity.userId, buffered: ws.getBufferedAmount() }, 'closing a client that does not read');
+          metrics.error(CLOSE_CODES.BACKPRESSURE.code);
+          data.conn.end(CLOSE_CODES.BACKPRESSURE.code, CLOSE_CODES.BACKPRESSURE.reason);
+        }
       },
       end: (code, reason) => {
         if (data.closed) return;
@@ -196,7 +203,8 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
     idleTimeout: config.idleTimeoutSec,
     sendPingsAutomatically: true,
     maxBackpressure: config.maxBackpressureBytes,
-    closeOnBackpressureLimit: 1,
+    // We close slow consumers ourselves (4908) so the client learns why.
+    closeOnBackpressureLimit: 0,
     upgrade,
     open,
     message,
