@@ -19,6 +19,9 @@ const unpackr = new Unpackr({
   structuredClone: false,
   mapsAsObjects: true,
   moreTypes: false,
+  // Some Swift/Kotlin encoders write small values in 64-bit form: read those as
+  // numbers; anything beyond 2^53 still arrives as a BigInt and is refused below.
+  int64AsType: 'auto' as 'number', // supported at runtime, missing from msgpackr's typings
   // Byte strings must not be views into the transport's buffer, which uWS frees.
   copyBuffers: true,
 });
@@ -31,8 +34,37 @@ export class DecodeError extends Error {
   value?: unknown;
 }
 
+/**
+ * msgpackr writes integers beyond 32 bits as float64, which strictly typed
+ * decoders (msgpack-java's unpackLong, Swift's Int) refuse; such integers
+ * (timestamps, large ids) are handed to it as BigInt so they go out as int64.
+ */
 export function encode(value: unknown): Buffer {
-  return packr.pack(value);
+  return packr.pack(wideIntsAsBigInt(value));
+}
+
+const INT32_LIMIT = 0x1_0000_0000;
+
+function wideIntsAsBigInt(value: unknown): unknown {
+  if (typeof value === 'number') {
+    return Number.isInteger(value) && (value >= INT32_LIMIT || value < -0x8000_0000) ? BigInt(value) : value;
+  }
+  if (typeof value !== 'object' || value === null || value instanceof Uint8Array) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = wideIntsAsBigInt(value[i]);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const key in value) {
+    const before = (value as Record<string, unknown>)[key];
+    const v = wideIntsAsBigInt(before);
+    if (v !== before) (out ??= { ...(value as Record<string, unknown>) })[key] = v;
+  }
+  return out ?? value;
 }
 
 /** Decodes one MessagePack value from untrusted bytes, or throws DecodeError. */

@@ -40,8 +40,8 @@ const REQUEST_FIELD_NOTES: Record<string, string> = {
 };
 
 export function renderProtocolDoc(): string {
-  const ops = Object.entries(OPS as Record<string, OpDef>).sort(([a], [b]) => a.localeCompare(b, 'en'));
-  const pushes = Object.entries(PUSHES as Record<string, PushDef>).sort(([a], [b]) => a.localeCompare(b, 'en'));
+  const ops = Object.entries(OPS as Record<string, OpDef>).sort(([a], [b]) => byCodePoint(a, b));
+  const pushes = Object.entries(PUSHES as Record<string, PushDef>).sort(([a], [b]) => byCodePoint(a, b));
   const areas = [...new Set(ops.map(([name]) => areaOf(name)))].sort();
   const parts = [
     header(areas),
@@ -286,13 +286,14 @@ function transportCodes(): string {
   return codes.join(', ');
 }
 
+const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const areaOf = (op: string) => op.split('.')[0] ?? op;
 const anchor = (kind: string, id: string) => `<a id="${kind}-${id}"></a>`;
 const opRef = (name: string) => `[\`${name}\`](#op-${name})`;
 const pushRef = (name: string) => `[\`${name}\`](#push-${name})`;
 const errRef = (name: ErrorName) => `[${ERRORS[name].code}](#err-${ERRORS[name].code}) ${name}`;
 
-export function table(headers: string[], rows: string[][]): string {
+function table(headers: string[], rows: string[][]): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
   return [headers, headers.map(() => '---'), ...rows].map((r) => `| ${r.map(cell).join(' | ')} |`).join('\n');
 }

@@ -79,6 +79,7 @@ export function toWireError(err: unknown): WireError {
 export const CLOSE_CODES = {
   SERVER_RESTARTING: { code: 1012, reason: 'server restarting', when: 'graceful shutdown; reconnect with backoff' },
   MESSAGE_TOO_BIG: { code: 1006, reason: '(none: the connection is dropped)', when: 'a frame exceeded LIVE_MAX_FRAME_BYTES; the transport drops the connection without a close frame, so clients see 1006' },
+  INTERNAL_ERROR: { code: 1011, reason: 'login failed', when: 'the server could not record the login (storage failure); reconnect with backoff' },
   LOGGED_IN_ELSEWHERE: { code: 4042, reason: 'logged in elsewhere', when: 'a newer login of the same user took over; do not auto-reconnect' },
   SESSION_TAKEN_OVER: { code: 4048, reason: 'session resumed on another connection', when: 'the same session resumed on a newer socket' },
   RATE_LIMITED: { code: 4903, reason: 'rate limit exceeded repeatedly', when: 'the client kept flooding after RATE_LIMITED replies' },

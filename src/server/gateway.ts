@@ -137,7 +137,7 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
     }
     data.ready = deps.login(session).then(welcome, (err) => {
       log.error({ err }, 'login could not be recorded; closing');
-      data.conn.end(1011, 'login failed');
+      data.conn.end(CLOSE_CODES.INTERNAL_ERROR.code, CLOSE_CODES.INTERNAL_ERROR.reason);
     });
   };
 
