@@ -13,9 +13,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LiveClient } from '../src/client/index.js';
 import { mint, TEST_SECRET } from '../test/helpers/server.js';
-import { cpuMsOf, percentile, ROOT, rssOf, startProcess, stopProcess } from './lib/proc.js';
+import { buildServer, cpuMsOf, percentile, ROOT, rssOf, startProcess, stopProcess } from './lib/proc.js';
 
-const { values } = parseArgs({ options: { clients: { type: 'string', default: '10000' }, concurrency: { type: 'string', default: '256' } } });
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '10000' },
+    concurrency: { type: 'string', default: '256' },
+    // Writes a V8 CPU profile of our server to bench/results/prof/ (open in Chrome DevTools).
+    profile: { type: 'boolean', default: false },
+  },
+});
 const N = Number(values.clients);
 const CONCURRENCY = Number(values.concurrency);
 
@@ -31,8 +38,8 @@ interface Result {
   serverCpuMs: number;
 }
 
-async function run(target: string, entry: string, env: Record<string, string>, tokens: string[]): Promise<Result> {
-  const { child, port } = await startProcess(entry, env);
+async function run(target: string, entry: string, env: Record<string, string>, tokens: string[], nodeArgs: string[] = []): Promise<Result> {
+  const { child, port } = await startProcess(entry, env, nodeArgs);
   const url = `ws://127.0.0.1:${port}/ws`;
   const pid = child.pid!;
   // Warm up the JIT and the database, then measure from a settled baseline.
@@ -42,6 +49,7 @@ async function run(target: string, entry: string, env: Record<string, string>, t
   const rssBefore = rssOf(pid);
   const cpuBefore = cpuMsOf(pid);
 
+  console.error(`${target}: connecting ${N} clients`);
   const clients: LiveClient[] = new Array(N);
   const login: number[] = [];
   let next = 0;
@@ -58,6 +66,7 @@ async function run(target: string, entry: string, env: Record<string, string>, t
   );
   const connectSecs = (performance.now() - started) / 1000;
 
+  console.error(`${target}: ${N} connected in ${connectSecs.toFixed(1)} s; heartbeat`);
   const ping: number[] = [];
   next = 0;
   await Promise.all(
@@ -72,6 +81,7 @@ async function run(target: string, entry: string, env: Record<string, string>, t
   );
   const rssAfter = rssOf(pid);
   const cpu = cpuMsOf(pid) - cpuBefore;
+  console.error(`${target}: stopping`);
   for (const c of clients) void c.drop();
   await stopProcess(child);
   login.sort((a, b) => a - b);
@@ -94,13 +104,13 @@ const round = (x: number) => Math.round(x * 100) / 100;
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'live-bench-'));
   const tokens = await Promise.all(Array.from({ length: N }, (_, i) => mint(i + 1, i % 10 === 0 ? 'host' : 'viewer')));
-  const ours = await run('live-room-server', 'src/main.ts', {
+  const ours = await run('live-room-server', buildServer(), {
     LIVE_HOST: '127.0.0.1',
     LIVE_PORT: '0',
     LIVE_DB_PATH: join(dir, 'live.db'),
     LIVE_TOKEN_SECRET: TEST_SECRET,
     LIVE_LOG_LEVEL: 'warn',
-  }, tokens);
+  }, tokens, values.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/prof')}`] : []);
   const bare = await run('bare uWebSockets.js', 'bench/baselines/bare-uws.ts', {}, tokens);
   rmSync(dir, { recursive: true, force: true });
 

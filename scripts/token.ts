@@ -18,7 +18,7 @@ const userId = Number(values.user);
 if (!Number.isSafeInteger(userId) || userId < 1) throw new Error('--user must be a positive integer');
 if (values.role !== 'host' && values.role !== 'viewer') throw new Error('--role must be host or viewer');
 const gender = values.gender === 'male' || values.gender === 'female' ? values.gender : '';
-const token = await mintToken(loadConfig().tokenSecret, {
+const token = mintToken(loadConfig().tokenSecret, {
   userId,
   role: values.role,
   profile: { nickname: values.nick ?? '', avatar: values.avatar ?? '', gender, level: Number(values.level) },

@@ -11,12 +11,13 @@ export async function askActor<M, R>(
   msg: M,
   timeoutMs: number,
   logger: Logger,
+  actor: string,
 ): Promise<R> {
   let reply: Reply;
   try {
     reply = await runtime.query<Envelope<M>, Reply>(ref, (replyTo) => ({ msg, replyTo }), timeoutMs);
   } catch (err) {
-    logger.error({ err }, 'actor did not answer in time');
+    logger.error({ err, actor }, 'actor did not answer in time');
     throw new ProtocolError('TIMEOUT');
   }
   if (!reply.ok) throw new ProtocolError(reply.error, reply.detail);

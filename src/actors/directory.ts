@@ -61,7 +61,7 @@ export class Directory<S, M> {
   /** Sends and waits for the reducer's reply; a refused reply throws ProtocolError. */
   async ask<R>(id: string | number, msg: M): Promise<R> {
     const entry = this.enter(id);
-    return askActor<M, R>(this.opts.runtime, entry.ref, msg, this.opts.askTimeoutMs, this.opts.logger.child({ actor: entry.key }));
+    return askActor<M, R>(this.opts.runtime, entry.ref, msg, this.opts.askTimeoutMs, this.opts.logger, entry.key);
   }
 
   /** Passivates every idle actor now (the sweep does this periodically). */

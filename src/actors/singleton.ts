@@ -10,12 +10,14 @@ export class Singleton<S, M> {
   private readonly ref: ActorRef<Envelope<M>>;
   private readonly logger: Logger;
   private readonly askTimeoutMs: number;
+  private readonly kind: string;
 
   constructor(
     private readonly runtime: ActorRuntime,
     def: ActorDef<S, M>,
     deps: { clock: Clock; ports: EffectPorts; logger: Logger; askTimeoutMs: number },
   ) {
+    this.kind = def.kind;
     this.logger = deps.logger.child({ actor: def.kind });
     this.askTimeoutMs = deps.askTimeoutMs;
     this.ref = runtime.spawn<S, Envelope<M>>(def.kind, transientHandler(def, {
@@ -35,6 +37,6 @@ export class Singleton<S, M> {
   }
 
   ask<R>(msg: M): Promise<R> {
-    return askActor<M, R>(this.runtime, this.ref, msg, this.askTimeoutMs, this.logger);
+    return askActor<M, R>(this.runtime, this.ref, msg, this.askTimeoutMs, this.logger, this.kind);
   }
 }

@@ -148,7 +148,17 @@ export class LiveClient {
     this.ws = new WebSocket(`${this.url}${qs ? `?${qs}` : ''}`, { headers });
     this.ws.binaryType = 'nodebuffer';
     return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.ws.terminate();
+        reject(new Error('no welcome from the server'));
+      }, this.opts.requestTimeoutMs ?? 10_000);
+      // A close before the welcome (refused login, server failure) fails the connect.
+      this.ws.once('close', (code, reason) => {
+        clearTimeout(timer);
+        reject(new ServerError(code, reason.toString() || 'closed before welcome'));
+      });
       const onWelcome = this.on('session.welcome', (w) => {
+        clearTimeout(timer);
         onWelcome();
         this.welcome = w;
         if (!w.resumed) this.lastSeq = w.lastSeq;
@@ -162,7 +172,10 @@ export class LiveClient {
           reject(new ServerError(err?.code ?? res.statusCode ?? 0, err?.msg ?? `HTTP ${res.statusCode}`));
         });
       });
-      this.ws.on('error', reject);
+      this.ws.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
       this.ws.on('message', (data) => this.onFrame(data as Buffer));
       this.ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
     });

@@ -118,10 +118,10 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
 
   /**
    * Synchronous on purpose: nact calls `.reduce` on the result without awaiting it.
-   * Committed events only, after flushing anything queued (read-your-writes).
+   * Committed events only; queued writes of the same key are committed first (read-your-writes).
    */
   override events(key: string, offset = 0, limit?: number, tags?: string[]): PersistedEvent[] {
-    this.flushNow();
+    this.flushIfQueued(key);
     const max = typeof limit === 'number' && Number.isFinite(limit) ? Math.max(0, Math.trunc(limit)) : -1;
     const rows = (
       tags && tags.length > 0
@@ -135,7 +135,7 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
   }
 
   override async latestSnapshot(key: string): Promise<PersistedSnapshot | undefined> {
-    this.flushNow();
+    this.flushIfQueued(key);
     const row = this.selectLatestSnapshot.get(key) as SnapshotRow | undefined;
     return row && new PersistedSnapshot(this.unpackr.unpack(row.data), row.seq, key, row.created_at);
   }
@@ -152,8 +152,17 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
   }
 
   lastSequence(key: string): number {
-    this.flushNow();
+    this.flushIfQueued(key);
     return this.selectLastSeq.get(key) as number;
+  }
+
+  /**
+   * Reads commit early only when the key has writes waiting: a login storm
+   * spawns many actors whose recovery reads would otherwise each force a
+   * commit (an fsync under FULL) and undo group commit.
+   */
+  private flushIfQueued(key: string): void {
+    if (this.queue.some((item) => item.key === key)) this.flushNow();
   }
 
   /** Commits whatever is queued now; rejects only if the commit itself failed. */

@@ -21,7 +21,7 @@ export interface TestServer {
   http: string;
   /** Every log line, parsed. */
   logs: Array<Record<string, unknown>>;
-  token(userId: number, role?: Role, opts?: { ttlSec?: number; issuedAt?: number; nickname?: string }): Promise<string>;
+  token(userId: number, role?: Role, opts?: { ttlSec?: number; issuedAt?: number; nickname?: string }): string;
   connect(userId: number, role?: Role, opts?: Partial<ConnectOptions>): Promise<LiveClient>;
   /** Drops a client's connection and waits until the server has detached its session. */
   drop(client: LiveClient): Promise<void>;
@@ -74,6 +74,8 @@ export async function startTestServer(t: Test, overrides: Partial<Config> = {}):
   const server = await startServer(config, { logger: createLogger(config.logLevel, sink), clock });
   const clients: LiveClient[] = [];
   t.teardown(async () => {
+    // A failing test shows what the server said: the last log lines, as JSON.
+    if (!t.passing()) t.comment(logs.slice(-40).map((l) => JSON.stringify(l)).join('\n'));
     for (const c of clients) if (!c.closed) c.drop().catch(() => {});
     await server.close();
     rmSync(dir, { recursive: true, force: true });
