@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Role } from '../protocol/define.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -28,17 +29,28 @@ export interface MintOptions extends Identity {
 
 const ALG = 'HS256';
 
+/**
+ * Given a string, jsonwebtoken first tries to parse it as a public key, which
+ * costs ~0.4 ms per verify; a cached secret KeyObject skips that.
+ */
+const keys = new Map<string, KeyObject>();
+function keyOf(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) keys.set(secret, (key = createSecretKey(Buffer.from(secret, 'utf8'))));
+  return key;
+}
+
 export function mintToken(secret: string, o: MintOptions): string {
   const iat = o.issuedAt ?? Math.floor(Date.now() / 1000);
   const claims = { role: o.role, nick: o.profile.nickname, avatar: o.profile.avatar, gender: o.profile.gender, level: o.profile.level, iat, exp: iat + o.ttlSec };
-  return jwt.sign(claims, secret, { algorithm: ALG, subject: String(o.userId), noTimestamp: true });
+  return jwt.sign(claims, keyOf(secret), { algorithm: ALG, subject: String(o.userId), noTimestamp: true });
 }
 
 /** Verifies a token; throws ProtocolError TOKEN_EXPIRED (24) or BAD_TOKEN (720). */
 export function verifyToken(secret: string, token: string, nowMs: number): Identity {
   let payload: jwt.JwtPayload;
   try {
-    const decoded = jwt.verify(token, secret, { algorithms: [ALG], clockTimestamp: Math.floor(nowMs / 1000) });
+    const decoded = jwt.verify(token, keyOf(secret), { algorithms: [ALG], clockTimestamp: Math.floor(nowMs / 1000) });
     if (typeof decoded === 'string') throw new Error('not a JSON payload');
     payload = decoded;
   } catch (err) {
