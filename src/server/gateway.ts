@@ -155,6 +155,7 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       request = parseRequest(new Uint8Array(bytes));
     } catch (err) {
       const e = err as RequestError;
+      logger.info({ userId: data.identity.userId, sessionId: data.session?.id, reqId: e.requestId, code: e.code, detail: e.message }, 'request refused');
       return answer(data, { re: e.requestId, ok: false, err: e.toWire() });
     }
     void data.ready.then(() => handle(data, request));
