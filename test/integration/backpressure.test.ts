@@ -1,0 +1,26 @@
+import t from 'tap';
+import { encode } from '../../src/protocol/codec.js';
+import { startTestServer, waitFor } from '../helpers/server.js';
+
+t.test('a client that stops reading is closed with 4908 once its send buffer overflows', async (t) => {
+  const ts = await startTestServer(t, { maxBackpressureBytes: 64 * 1024, ratePerSec: 100_000, rateBurst: 100_000, logLevel: 'info' });
+  const slow = await ts.connect(1);
+  const other = await ts.connect(2);
+  const socket = (slow as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;
+  socket.pause(); // the app stops reading; the kernel buffers fill, then the server's
+
+  const userIds = Array.from({ length: 100 }, (_, i) => i + 1000);
+  const frame = encode({ op: 'presence.query', id: 1, d: { userIds } });
+  const closedOnServer = () => ts.server.sessions.ofUser(1)?.conn === null;
+  for (let i = 0; i < 20_000 && !closedOnServer(); i++) {
+    slow.sendBytes(frame);
+    if (i % 200 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  await waitFor(closedOnServer, 'the server to drop the slow client');
+  t.ok(ts.logs.some((l) => l.msg === 'closing a client that does not read' && l.userId === 1));
+  t.match(await ts.server.metrics.registry.getSingleMetricAsString('live_errors_total'), /code="4908"/);
+  t.ok(await other.request('session.ping', {}), 'other clients are unaffected');
+  socket.resume();
+  const closed = await slow.whenClosed();
+  t.ok([4908, 1006].includes(closed.code), `the slow client sees the close (${closed.code})`);
+});
