@@ -161,7 +161,8 @@ export class LiveClient {
         clearTimeout(timer);
         onWelcome();
         this.welcome = w;
-        if (!w.resumed) this.lastSeq = w.lastSeq;
+        // The pushes after `lastSeq - replayed` follow right away.
+        this.lastSeq = w.lastSeq - w.replayed;
         resolve();
       });
       this.ws.on('unexpected-response', (_req, res) => {

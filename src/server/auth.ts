@@ -73,7 +73,7 @@ function profileFrom(p: Record<string, unknown>): Profile {
 
 /** Token from `Authorization: Bearer …` or, for clients that cannot set headers, `?token=`. */
 export function tokenFrom(authorization: string, query: string): string | undefined {
-  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+  const bearer = authorization.trim().match(/^Bearer\s+(\S+)$/i);
   if (bearer) return bearer[1];
   const fromQuery = new URLSearchParams(query).get('token');
   return fromQuery || undefined;

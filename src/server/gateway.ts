@@ -108,7 +108,9 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
     const ids = { userId: session.userId, sessionId: session.id };
     logger.info({ ...ids, resumed, resync: resync?.code }, resumed ? 'session resumed' : 'session opened');
     const welcome = () => {
-      const since = resumed ? (data.resume?.lastSeq ?? 0) : session.seq;
+      // A fresh session starts at seq 0: pushes buffered while the login was
+      // being recorded follow the welcome like replayed ones.
+      const since = resumed ? (data.resume?.lastSeq ?? 0) : 0;
       data.conn.send(
         encode({
           op: 'session.welcome',

@@ -38,7 +38,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         logins: user.logins,
       };
     },
-    'presence.query': ({ }, d) => presence.ask({ t: 'query', userIds: d.userIds }),
+    'presence.query': (_ctx, d) => presence.ask({ t: 'query', userIds: d.userIds }),
     'presence.subscribe': ({ session }, d) => presence.ask({ t: 'subscribe', subscriber: session.userId, userIds: d.userIds }),
     'presence.unsubscribe': ({ session }, d) => presence.ask({ t: 'unsubscribe', subscriber: session.userId, userIds: d.userIds }),
   };

@@ -43,7 +43,7 @@ export const sessionPushes = {
       userId: UserId,
       role: RoleSchema,
       resumed: Type.Boolean(),
-      replayed: SafeInt({ minimum: 0, description: 'number of missed pushes that follow' }),
+      replayed: SafeInt({ minimum: 0, description: 'number of pushes that follow right after this frame (the missed ones on a resume)' }),
       lastSeq: SafeInt({ minimum: 0, description: 'seq of the newest push of this session so far' }),
       resync: Type.Optional(WireErrorSchema),
       serverTime: Millis,
