@@ -13,6 +13,8 @@ export interface Clock {
   clearTimeout(handle: TimerHandle | undefined): void;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function systemClock(): Clock {
   let nextId = 1;
   const live = new Map<number, NodeJS.Timeout>();
@@ -20,12 +22,20 @@ export function systemClock(): Clock {
     now: () => Date.now(),
     setTimeout(fn, ms) {
       const id = nextId++;
-      const t = globalThis.setTimeout(() => {
-        live.delete(id);
-        fn();
-      }, ms);
-      t.unref?.();
-      live.set(id, t);
+      const due = Date.now() + ms;
+      // Node caps a timer at 2^31-1 ms (~24.8 days, and fires at once beyond
+      // it); far deadlines such as bookings hop until they are in range.
+      const arm = () => {
+        const left = due - Date.now();
+        const t = globalThis.setTimeout(() => {
+          if (due - Date.now() > MAX_TIMER_MS) return arm();
+          live.delete(id);
+          fn();
+        }, Math.min(Math.max(0, left), MAX_TIMER_MS));
+        t.unref?.();
+        live.set(id, t);
+      };
+      arm();
       return { id };
     },
     clearTimeout(handle) {

@@ -4,7 +4,14 @@ import { ProtocolError } from '../protocol/errors.js';
 import { askActor } from './ask.js';
 import type { EffectPorts } from './effects.js';
 import type { ActorRuntime, ActorRef } from './runtime.js';
-import { persistentHandler, type ActorDef, type Envelope, type Journaled } from './shell.js';
+import { persistentHandler, type ActorDef, type Deadline, type Envelope, type Journaled } from './shell.js';
+
+/** Where actors holding deadlines are listed, so they can be woken at start. */
+export interface DeadlineStore {
+  set(key: string, nextAt: number): void;
+  clear(key: string): void;
+  keysOf(kind: string): string[];
+}
 
 /** What the directory needs of storage to snapshot an actor it passivates. */
 export interface SnapshotStore {
@@ -23,6 +30,14 @@ export interface DirectoryOptions<S, M> {
   idleMs: number;
   snapshotEvery: number;
   askTimeoutMs: number;
+  /** Required when the actor kind has deadlines. */
+  deadlineStore?: DeadlineStore;
+}
+
+interface ArmedDeadline {
+  at: number;
+  handle: TimerHandle;
+  fired: boolean;
 }
 
 interface Entry<M> {
@@ -41,6 +56,8 @@ interface Entry<M> {
  */
 export class Directory<S, M> {
   private readonly live = new Map<string, Entry<M>>();
+  /** Deadline timers by actor key; they outlive passivation (a firing timer respawns the actor). */
+  private readonly armed = new Map<string, Map<string, ArmedDeadline>>();
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
@@ -64,6 +81,16 @@ export class Directory<S, M> {
     return askActor<M, R>(this.opts.runtime, entry.ref, msg, this.opts.askTimeoutMs, this.opts.logger, entry.key);
   }
 
+  /** Wakes every actor of this kind that holds deadlines, so their timers run again (at start). */
+  wakeAll(): number {
+    const keys = this.opts.deadlineStore?.keysOf(this.opts.def.kind) ?? [];
+    for (const key of keys) {
+      const entry = this.enter(key.slice(this.opts.def.kind.length + 1));
+      this.opts.runtime.dispatch(entry.ref, { sys: 'rearm' });
+    }
+    return keys.length;
+  }
+
   /** Passivates every idle actor now (the sweep does this periodically). */
   async passivateIdle(): Promise<void> {
     const now = this.opts.clock.now();
@@ -75,6 +102,8 @@ export class Directory<S, M> {
   async close(): Promise<void> {
     this.closed = true;
     this.opts.clock.clearTimeout(this.sweepTimer);
+    for (const timers of this.armed.values()) for (const t of timers.values()) this.opts.clock.clearTimeout(t.handle);
+    this.armed.clear();
     await this.whenIdle();
     await Promise.all([...this.live.values()].map((e) => this.passivate(e)));
   }
@@ -101,6 +130,7 @@ export class Directory<S, M> {
       reply: (to, value) => runtime.reply(to, value),
       settled: (persisted) => this.settled(key, persisted),
       persistFailed: (err) => log.error({ err }, 'journal write failed; message refused'),
+      deadlines: (list) => this.reconcileDeadlines(key, id, list as Deadline<M>[]),
     });
     // The journal feeds Journaled<M> back in during recovery; callers only ever send envelopes.
     return runtime.spawnPersistent<S, Envelope<M> | Journaled<M>>(key, handler, {
@@ -111,6 +141,39 @@ export class Directory<S, M> {
         this.live.delete(key);
       },
     }) as ActorRef<Envelope<M>>;
+  }
+
+  /** Arms timers for new or moved deadlines, cancels gone ones, and keeps the index in step. */
+  private reconcileDeadlines(key: string, id: string, list: Deadline<M>[]): void {
+    const { clock, deadlineStore, logger } = this.opts;
+    const before = this.armed.get(key) ?? new Map<string, ArmedDeadline>();
+    const after = new Map<string, ArmedDeadline>();
+    for (const d of list) {
+      const prev = before.get(d.id);
+      before.delete(d.id);
+      if (prev && prev.at === d.at) {
+        if (prev.fired) logger.warn({ actor: key, deadline: d.id }, 'deadline still held after it fired; it fires again after a restart');
+        after.set(d.id, prev);
+        continue;
+      }
+      if (prev) clock.clearTimeout(prev.handle);
+      const fire = () => {
+        armed.fired = true;
+        if (this.closed) return;
+        this.opts.runtime.dispatch(this.enter(id).ref, { msg: d.msg, due: d.at });
+      };
+      const armed: ArmedDeadline = { at: d.at, fired: false, handle: clock.setTimeout(fire, Math.max(0, d.at - clock.now())) };
+      after.set(d.id, armed);
+    }
+    for (const gone of before.values()) clock.clearTimeout(gone.handle);
+    if (after.size === 0) {
+      this.armed.delete(key);
+      deadlineStore?.clear(key);
+      return;
+    }
+    this.armed.set(key, after);
+    if (!deadlineStore) throw new Error(`${this.opts.def.kind} actors hold deadlines but the directory has no deadline store`);
+    deadlineStore.set(key, Math.min(...[...after.values()].map((d) => d.at)));
   }
 
   private settled(key: string, persisted: boolean): void {

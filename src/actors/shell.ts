@@ -11,12 +11,27 @@ export interface ActorDef<S, M> {
   kind: string;
   initialState(id: string): S;
   reduce(state: S, msg: M, now: number): Step<S>;
+  /**
+   * The deadlines the state holds (countdown ends, expiries…): at `at`, `msg`
+   * is delivered to the actor, even across restarts. The reducer must treat
+   * it idempotently: it may arrive late, or for a deadline already gone.
+   */
+  deadlines?(state: S): Deadline<M>[];
+}
+
+export interface Deadline<M> {
+  id: string;
+  at: number;
+  msg: M;
 }
 
 /** What travels in an actor's mailbox. `sys` messages belong to the shell. */
 export type Envelope<M> =
-  | { msg: M; replyTo?: ReplyTo }
-  | { sys: 'state'; replyTo: ReplyTo };
+  /** `due`: set when a deadline delivers `msg`; the reducer's `now` is then never before it. */
+  | { msg: M; replyTo?: ReplyTo; due?: number }
+  | { sys: 'state'; replyTo: ReplyTo }
+  /** After a (re)start: report the deadlines of the recovered state. */
+  | { sys: 'rearm' };
 
 /** What is journaled: the message and the time it was handled at. */
 export interface Journaled<M> {
@@ -31,6 +46,8 @@ export interface ShellHooks {
   /** After every live message; `persisted` says whether it was journaled. */
   settled(persisted: boolean): void;
   persistFailed(err: unknown): void;
+  /** The actor's deadlines changed (or are re-reported after a start). */
+  deadlines?(list: Deadline<unknown>[]): void;
 }
 
 /**
@@ -45,18 +62,28 @@ export function persistentHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks):
     }
     const envelope = input as Envelope<M>;
     if ('sys' in envelope) {
-      hooks.reply(envelope.replyTo, state);
+      if (envelope.sys === 'state') hooks.reply(envelope.replyTo, state);
+      else hooks.deadlines?.(def.deadlines?.(state) ?? []);
       return state;
     }
     let persisted = false;
     try {
-      const at = hooks.clock.now();
+      // Timers may fire a hair early against the wall clock; a deadline's
+      // message is handled at its due time at the earliest.
+      const at = Math.max(hooks.clock.now(), envelope.due ?? 0);
       const step = def.reduce(state, envelope.msg, at);
       if (step.state !== state) {
+        // Deadlines are indexed before the journal write: a crash in between
+        // leaves at worst a wake-up for a deadline that no longer exists.
+        const before = def.deadlines?.(state) ?? [];
+        const after = def.deadlines?.(step.state) ?? [];
+        const moved = !sameDeadlines(before, after);
+        if (moved) hooks.deadlines?.(after);
         try {
           await ctx.persist({ m: envelope.msg, at } satisfies Journaled<M>);
           persisted = true;
         } catch (err) {
+          if (moved) hooks.deadlines?.(before);
           hooks.persistFailed(err);
           if (envelope.replyTo) hooks.reply(envelope.replyTo, { ok: false, error: 'INTERNAL' } satisfies Reply);
           return state;
@@ -74,7 +101,7 @@ export function persistentHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks):
 export function transientHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks): Handler<S, Envelope<M>> {
   return (state, envelope) => {
     if ('sys' in envelope) {
-      hooks.reply(envelope.replyTo, state);
+      if (envelope.sys === 'state') hooks.reply(envelope.replyTo, state);
       return state;
     }
     try {
@@ -95,4 +122,8 @@ function runEffects(effects: Effect[], replyTo: ReplyTo | undefined, hooks: Shel
       hooks.ports.push(effect.userId, effect.op, effect.d);
     }
   }
+}
+
+function sameDeadlines(a: Deadline<unknown>[], b: Deadline<unknown>[]): boolean {
+  return a.length === b.length && a.every((d, i) => d.id === b[i]!.id && d.at === b[i]!.at);
 }

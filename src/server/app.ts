@@ -8,6 +8,7 @@ import { userActor, type UserMsg, type UserState } from '../actors/user.js';
 import { systemClock, type Clock } from '../clock.js';
 import { CLOSE_CODES } from '../protocol/errors.js';
 import { openDatabase } from '../storage/database.js';
+import { DeadlineIndex } from '../storage/deadline-index.js';
 import { SqliteJournalEngine } from '../storage/journal-engine.js';
 import type { Config } from './config.js';
 import { wsBehavior } from './gateway.js';
@@ -44,10 +45,12 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const runtime = new ActorRuntime(engine);
   const ports = { push: (userId: number, op: Parameters<SessionRegistry['push']>[1], d: unknown) => void sessions.push(userId, op, d) };
   const common = { runtime, clock, ports, logger, askTimeoutMs: config.askTimeoutMs };
+  const deadlineStore = new DeadlineIndex(db);
   const users = new Directory<UserState, UserMsg>({
     ...common,
     def: userActor,
     snapshots: engine,
+    deadlineStore,
     idleMs: config.actorIdleMs,
     snapshotEvery: config.snapshotEvery,
   });
@@ -68,6 +71,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     },
   });
   metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, presence: 1 }) };
+
+  // Actors holding deadlines (countdowns, expiries) come back before traffic does.
+  const woken = users.wakeAll();
+  if (woken) logger.info({ woken }, 'actors with deadlines woken');
 
   let ready = false;
   const app = uWS.App();

@@ -32,6 +32,15 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: 'index of actors holding deadlines, woken at start so their timers are re-armed',
+    sql: `
+      CREATE TABLE actor_deadlines (
+        key     TEXT    NOT NULL PRIMARY KEY,
+        next_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -63,7 +63,7 @@ t.test('migrations: versioned, idempotent on reopen, schema present', async (t) 
     .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
     .pluck()
     .all();
-  t.same(tables, ['journal', 'snapshots']);
+  t.same(tables, ['actor_deadlines', 'journal', 'snapshots']);
   t.equal(db.prepare('SELECT count(*) FROM journal').pluck().get(), 1, 'data kept across reopen');
   const row = db.prepare("SELECT tags, deleted FROM journal WHERE key = 'k'").get();
   t.same(row, { tags: '', deleted: 0 }, 'column defaults');
@@ -84,4 +84,18 @@ t.test('a database from a newer build is refused', async (t) => {
   const again = new Database(path);
   t.equal(again.pragma('user_version', { simple: true }), schemaVersion + 1, 'left untouched');
   again.close();
+});
+
+t.test('a database from an older build is upgraded in place, its data kept', async (t) => {
+  const path = join(t.testdir(), 'old.db');
+  const old = new Database(path);
+  old.exec(migrations[0]!.sql);
+  old.pragma('user_version = 1');
+  old.prepare("INSERT INTO journal (key, seq, created_at, data) VALUES ('user:1', 1, 0, x'00')").run();
+  old.close();
+  const db = openDatabase({ path, synchronous: 'FULL' });
+  t.teardown(() => db.close());
+  t.equal(db.pragma('user_version', { simple: true }), migrations.length);
+  t.equal(db.prepare('SELECT count(*) FROM journal').pluck().get(), 1);
+  t.equal(db.prepare('SELECT count(*) FROM actor_deadlines').pluck().get(), 0, 'the new table exists');
 });
