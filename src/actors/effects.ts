@@ -1,5 +1,6 @@
 import type { ErrorName } from '../protocol/errors.js';
 import type { PushName } from '../protocol/ops/index.js';
+import type { Profile } from '../protocol/schemas.js';
 
 /**
  * What a reducer wants done, as data. The shell runs effects only for live
@@ -7,7 +8,27 @@ import type { PushName } from '../protocol/ops/index.js';
  */
 export type Effect =
   | { type: 'reply'; reply: Reply }
-  | { type: 'push'; userId: number; op: PushName; d: unknown };
+  | { type: 'push'; userId: number; op: PushName; d: unknown }
+  /** Once to everyone subscribed to the topic (uWS fans it out in C++). */
+  | { type: 'publish'; topic: string; op: PushName; d: unknown }
+  /** A fact for the server around the actors (memberships, listings, presence). */
+  | { type: 'emit'; event: DomainEvent };
+
+/** Facts actors report outward; the server keeps its indexes from them. */
+export type DomainEvent =
+  | { kind: 'room.opened'; roomId: number; hostId: number }
+  | { kind: 'room.member_left'; roomId: number; userId: number }
+  | { kind: 'room.listing'; roomId: number; listing: RoomListing }
+  | { kind: 'room.closed'; roomId: number; hostId: number };
+
+export interface RoomListing {
+  hostId: number;
+  host: Profile;
+  title: string;
+  viewers: number;
+  likes: number;
+  openedAt: number;
+}
 
 export type Reply = { ok: true; value: unknown } | { ok: false; error: ErrorName; detail?: string };
 
@@ -19,8 +40,12 @@ export interface Step<S> {
 export const ok = (value: unknown = {}): Effect => ({ type: 'reply', reply: { ok: true, value } });
 export const fail = (error: ErrorName, detail?: string): Effect => ({ type: 'reply', reply: { ok: false, error, detail } });
 export const push = (userId: number, op: PushName, d: unknown): Effect => ({ type: 'push', userId, op, d });
+export const publish = (topic: string, op: PushName, d: unknown): Effect => ({ type: 'publish', topic, op, d });
+export const emit = (event: DomainEvent): Effect => ({ type: 'emit', event });
 
 /** What the outside world offers to effects. */
 export interface EffectPorts {
   push(userId: number, op: PushName, d: unknown): void;
+  publish(topic: string, op: PushName, d: unknown): void;
+  emit(event: DomainEvent): void;
 }

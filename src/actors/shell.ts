@@ -116,10 +116,19 @@ export function transientHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks): 
 
 function runEffects(effects: Effect[], replyTo: ReplyTo | undefined, hooks: ShellHooks): void {
   for (const effect of effects) {
-    if (effect.type === 'reply') {
-      if (replyTo) hooks.reply(replyTo, effect.reply);
-    } else {
-      hooks.ports.push(effect.userId, effect.op, effect.d);
+    switch (effect.type) {
+      case 'reply':
+        if (replyTo) hooks.reply(replyTo, effect.reply);
+        break;
+      case 'push':
+        hooks.ports.push(effect.userId, effect.op, effect.d);
+        break;
+      case 'publish':
+        hooks.ports.publish(effect.topic, effect.op, effect.d);
+        break;
+      case 'emit':
+        hooks.ports.emit(effect.event);
+        break;
     }
   }
 }

@@ -19,14 +19,16 @@ export interface OpDef<Req extends TSchema = TSchema, Rep extends TSchema = TSch
 }
 
 /**
- * A server push. `stream: 'session'` pushes carry a per-session `seq` and are
+ * A server push. `stream: 'room'` pushes are published once to a room's topic
+ * and carry `ch: "room/<id>"` instead of `seq`.
+ * `stream: 'session'` pushes carry a per-session `seq` and are
  * replayed on resume; `control` pushes concern the connection itself (welcome,
  * kicked) and carry no `seq`.
  */
 export interface PushDef<D extends TSchema = TSchema> {
   summary: string;
   seed: string;
-  stream: 'session' | 'control';
+  stream: 'session' | 'control' | 'room';
   data: D;
 }
 

@@ -26,6 +26,7 @@ const PushDoc = Type.Object({
   op: Type.String({ description: 'push name, e.g. `presence.changed`' }),
   d: Type.Unknown({ description: 'push data (see the push)' }),
   seq: Type.Optional(SafeInt({ minimum: 1, description: 'session-stream pushes only: 1, 2, 3 … per session' })),
+  ch: Type.Optional(Type.String({ description: 'room-stream pushes only: the room channel, e.g. `room/12`' })),
 });
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;
@@ -177,9 +178,11 @@ function sessions(pushes: Array<[string, PushDef]>): string {
     [
       `- The first frame of every connection is ${pushRef('session.welcome')}. Wait for it before sending requests; ` +
         'it carries your `sessionId`, the `lastSeq` so far and `resumeGraceMs`.',
-      '- Pushes come in two streams. **Session** pushes carry `seq`, which increases by exactly 1 per session ' +
+      '- Pushes come in three streams. **Session** pushes carry `seq`, which increases by exactly 1 per session ' +
         '(1, 2, 3 …); remember the last `seq` you processed. **Control** pushes concern the connection itself, carry ' +
-        `no \`seq\` and are never replayed: ${control.join(', ')}.`,
+        `no \`seq\` and are never replayed: ${control.join(', ')}. **Room** pushes are published once to everyone in ` +
+        'a room and carry `ch` (e.g. `room/12`) instead of `seq`; they are not replayed on resume: after a resume, ' +
+        'send `room.enter` again for the room you are in to get its current state.',
       '- **Resume.** When the connection drops, reconnect within `resumeGraceMs` with ' +
         '`?resume=<sessionId>&last_seq=<last seq processed>` (plus the token as usual). If the session can be resumed, ' +
         '`session.welcome` has `resumed: true` and `replayed` = the number of missed pushes, which follow right after ' +
@@ -235,6 +238,7 @@ function pushSection(pushes: Array<[string, PushDef]>, ops: Array<[string, OpDef
   const stream = {
     session: 'session (carries `seq`, replayed on resume)',
     control: 'control (no `seq`, never replayed)',
+    room: 'room (published to the room, carries `ch`, not replayed)',
   };
   return [
     '## Pushes',

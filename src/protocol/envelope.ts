@@ -25,6 +25,8 @@ export interface PushEnvelope {
   op: string;
   d: unknown;
   seq?: number;
+  /** Room-topic pushes: the channel they were published on, e.g. "room/12". */
+  ch?: string;
 }
 
 const envelopeCheck = TypeCompiler.Compile(RequestEnvelope);

@@ -4,17 +4,22 @@ import { Directory } from '../actors/directory.js';
 import { presenceActor, type PresenceMsg, type PresenceState } from '../actors/presence.js';
 import { ActorRuntime } from '../actors/runtime.js';
 import { Singleton } from '../actors/singleton.js';
+import type { EffectPorts } from '../actors/effects.js';
+import { roomActor, type RoomMsg, type RoomState } from '../actors/room.js';
 import { userActor, type UserMsg, type UserState } from '../actors/user.js';
 import { systemClock, type Clock } from '../clock.js';
+import { encode } from '../protocol/codec.js';
 import { CLOSE_CODES } from '../protocol/errors.js';
 import { openDatabase } from '../storage/database.js';
 import { DeadlineIndex } from '../storage/deadline-index.js';
 import { SqliteJournalEngine } from '../storage/journal-engine.js';
+import { RoomRegistry } from '../storage/room-registry.js';
 import type { Config } from './config.js';
 import { wsBehavior } from './gateway.js';
 import { createHandlers } from './handlers.js';
 import { mountHttpRoutes } from './http.js';
 import { Metrics } from './metrics.js';
+import { NO_FOLLOWERS, RoomService, type FollowerProvider } from './rooms.js';
 import { SessionRegistry } from './sessions.js';
 
 export interface RunningServer {
@@ -28,6 +33,7 @@ export interface RunningServer {
 export interface ServerDeps {
   logger: Logger;
   clock?: Clock;
+  followers?: FollowerProvider;
 }
 
 export async function startServer(config: Config, deps: ServerDeps): Promise<RunningServer> {
@@ -43,16 +49,22 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     onError: (err, what) => logger.error({ err, what }, 'storage error'),
   });
   const runtime = new ActorRuntime(engine);
-  const ports = { push: (userId: number, op: Parameters<SessionRegistry['push']>[1], d: unknown) => void sessions.push(userId, op, d) };
+  const app = uWS.App();
+  const ports: EffectPorts = {
+    push: (userId, op, d) => void sessions.push(userId, op, d),
+    publish: (topic, op, d) => {
+      // Encoded once, delivered to every subscriber by uWS in C++.
+      app.publish(topic, encode({ op, d, ch: topic }), true);
+      metrics.messagesOut.inc(app.numSubscribers(topic));
+    },
+    emit: (event) => roomService.onEvent(event),
+  };
   const common = { runtime, clock, ports, logger, askTimeoutMs: config.askTimeoutMs };
-  const deadlineStore = new DeadlineIndex(db);
-  const users = new Directory<UserState, UserMsg>({
-    ...common,
-    def: userActor,
-    snapshots: engine,
-    deadlineStore,
-    idleMs: config.actorIdleMs,
-    snapshotEvery: config.snapshotEvery,
+  const persistent = { ...common, snapshots: engine, deadlineStore: new DeadlineIndex(db), idleMs: config.actorIdleMs, snapshotEvery: config.snapshotEvery };
+  const users = new Directory<UserState, UserMsg>({ ...persistent, def: userActor });
+  const rooms = new Directory<RoomState, RoomMsg>({
+    ...persistent,
+    def: roomActor({ kickBanMs: config.roomKickBanMs, hostGraceMs: config.roomHostGraceMs, countdownTickMs: config.roomCountdownTickMs }),
   });
   const presence = new Singleton<PresenceState, PresenceMsg>(runtime, presenceActor, common);
 
@@ -62,22 +74,34 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     bufferSize: config.resumeBuffer,
     events: {
       started: (s) => presence.tell({ t: 'online', userId: s.userId }),
+      attached: (s) => roomService.hostConnection(s.userId, true),
+      detached: (s) => roomService.hostConnection(s.userId, false),
       ended: (s, reason) => {
         logger.info({ userId: s.userId, sessionId: s.id, reason }, 'session ended');
         presence.tell({ t: 'drop', subscriber: s.userId });
         if (reason !== 'replaced') presence.tell({ t: 'offline', userId: s.userId });
+        if (reason === 'expired') roomService.sessionEnded(s.userId);
         if (reason !== 'shutdown') users.tell(s.userId, { t: 'logout', sessionId: s.id });
       },
     },
   });
-  metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, presence: 1 }) };
+  const roomService: RoomService = new RoomService({
+    config,
+    clock,
+    logger,
+    rooms,
+    registry: new RoomRegistry(db),
+    sessions,
+    presence,
+    followers: deps.followers ?? NO_FOLLOWERS,
+  });
+  metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, presence: 1 }) };
 
-  // Actors holding deadlines (countdowns, expiries) come back before traffic does.
-  const woken = users.wakeAll();
-  if (woken) logger.info({ woken }, 'actors with deadlines woken');
+  // Actors holding deadlines (countdowns, expiries) and open rooms come back before traffic does.
+  const woken = { deadlines: users.wakeAll() + rooms.wakeAll(), openRooms: roomService.wakeOpenRooms() };
+  if (woken.deadlines || woken.openRooms) logger.info(woken, 'actors woken after start');
 
   let ready = false;
-  const app = uWS.App();
   app.ws(
     '/ws',
     wsBehavior({
@@ -86,7 +110,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ clock, users, presence }),
+      handlers: createHandlers({ config, clock, users, presence, rooms, roomService }),
       isReady: () => ready,
       login: (s) => users.ask(s.userId, { t: 'login', sessionId: s.id, role: s.role, profile: s.profile }),
     }),
@@ -106,7 +130,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       ready = false;
       uWS.us_listen_socket_close(listenSocket);
       sessions.closeAll(CLOSE_CODES.SERVER_RESTARTING.code, CLOSE_CODES.SERVER_RESTARTING.reason);
-      await users.close();
+      roomService.close();
+      await Promise.all([users.close(), rooms.close()]);
       runtime.shutdown();
       await engine.flush();
       engine.close();

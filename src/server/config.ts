@@ -51,6 +51,14 @@ export const CONFIG_VARS = {
   actorIdleMs: spec('LIVE_ACTOR_IDLE_MS', '300000', 'passivate a user actor idle this long', int(1000, 86_400_000)),
   snapshotEvery: spec('LIVE_SNAPSHOT_EVERY', '100', 'snapshot an actor after this many journaled messages', int(1, 1_000_000)),
   askTimeoutMs: spec('LIVE_ASK_TIMEOUT_MS', '5000', 'longest wait for an actor to answer a request', int(100, 120_000)),
+  roomDefaultSeats: spec('LIVE_ROOM_DEFAULT_SEATS', '500', 'seat limit of a room opened without one', int(1, 10_000)),
+  roomKickBanMs: spec('LIVE_ROOM_KICK_BAN_MS', '600000', 'how long a kicked viewer cannot re-enter that room', int(0, 30 * 86_400_000)),
+  roomHostGraceMs: spec('LIVE_ROOM_HOST_GRACE_MS', '60000', 'how long an open room waits for a disconnected host before closing as abnormal (6.27)', int(1000, 3_600_000)),
+  roomCountdownTickMs: spec('LIVE_ROOM_COUNTDOWN_TICK_MS', '1000', 'cadence of room.countdown pushes while a room closes', int(100, 60_000)),
+  likesFlushMs: spec('LIVE_LIKES_FLUSH_MS', '250', 'likes are added up and pushed (and journaled) at most this often per room', int(50, 10_000)),
+  chatPerSec: spec('LIVE_CHAT_PER_S', '2', 'chat and barrage lines per second per user (sustained)', int(1, 1000)),
+  chatBurst: spec('LIVE_CHAT_BURST', '5', 'chat and barrage lines a user may send at once', int(1, 1000)),
+  emoticonBaseUrl: spec('LIVE_EMOTICON_BASE_URL', 'https://cdn.example.com/emoticons/', 'where the emoticon images of chat.emoticons are served from', text),
 } as const;
 
 type Vars = typeof CONFIG_VARS;

@@ -102,6 +102,8 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
         data.closed = true;
         ws.end(code, reason);
       },
+      subscribe: (topic) => void (data.closed || ws.subscribe(topic)),
+      unsubscribe: (topic) => void (data.closed || ws.unsubscribe(topic)),
     };
     const { session, resumed, resync } = sessions.open(data.identity, data.conn, data.resume);
     data.session = session;

@@ -2,9 +2,14 @@ import type { Directory } from '../actors/directory.js';
 import type { PresenceMsg, PresenceState } from '../actors/presence.js';
 import type { Singleton } from '../actors/singleton.js';
 import type { UserMsg, UserState } from '../actors/user.js';
+import type { RoomMsg, RoomState } from '../actors/room.js';
 import type { Clock } from '../clock.js';
+import { ProtocolError } from '../protocol/errors.js';
 import type { ReplyOf, RequestOf } from '../protocol/define.js';
 import type { OpName, Ops } from '../protocol/ops/index.js';
+import type { Config } from './config.js';
+import { emoticons } from './emoticons.js';
+import type { RoomService } from './rooms.js';
 import type { Session } from './sessions.js';
 
 /** Who is asking: the session the request arrived on. */
@@ -14,9 +19,12 @@ export interface RequestContext {
 }
 
 export interface HandlerDeps {
+  config: Config;
   clock: Clock;
   users: Directory<UserState, UserMsg>;
   presence: Singleton<PresenceState, PresenceMsg>;
+  rooms: Directory<RoomState, RoomMsg>;
+  roomService: RoomService;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -24,7 +32,22 @@ export type Handlers = { [K in OpName]: OpHandler<K> };
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { clock, users, presence } = deps;
+  const { config, clock, users, presence, rooms, roomService } = deps;
+  const currentRoom = (userId: number) => {
+    const roomId = roomService.roomOf(userId);
+    if (roomId === undefined) throw new ProtocolError('NOT_IN_ROOM', 'enter a room first');
+    return roomId;
+  };
+  const hostedRoom = (userId: number) => {
+    const roomId = roomService.hostedBy(userId);
+    if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
+    return roomId;
+  };
+  const say = (session: Session, text: string, kind: 'message' | 'barrage') => {
+    const roomId = currentRoom(session.userId);
+    const msgId = roomService.takeChatToken(session.userId);
+    return rooms.ask<{ msgId: number }>(roomId, { t: 'say', userId: session.userId, profile: session.profile, text, msgId, kind });
+  };
   return {
     'session.ping': async () => ({ now: clock.now() }),
     'session.whoami': async ({ session }) => {
@@ -41,5 +64,32 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'presence.query': (_ctx, d) => presence.ask({ t: 'query', userIds: d.userIds }),
     'presence.subscribe': ({ session }, d) => presence.ask({ t: 'subscribe', subscriber: session.userId, userIds: d.userIds }),
     'presence.unsubscribe': ({ session }, d) => presence.ask({ t: 'unsubscribe', subscriber: session.userId, userIds: d.userIds }),
+    'room.open': ({ session }, d) =>
+      roomService.open(session.userId, {
+        host: session.profile,
+        title: d.title,
+        seatLimit: d.seatLimit ?? config.roomDefaultSeats,
+        pricePerMinute: d.pricePerMinute ?? 0,
+      }),
+    'room.enter': ({ session }, d) => roomService.enter(session.userId, { t: 'enter', userId: session.userId, profile: session.profile }, d.roomId),
+    'room.leave': async ({ session }) => {
+      currentRoom(session.userId);
+      if (roomService.hostedBy(session.userId) !== undefined) throw new ProtocolError('PERMISSION_DENIED', 'a host closes the room instead');
+      await roomService.leaveCurrent(session.userId);
+      return {};
+    },
+    'room.viewers': (_ctx, d) => rooms.ask(d.roomId, { t: 'viewers', page: d.page, pageSize: d.pageSize }),
+    'room.kick': ({ session }, d) => rooms.ask(hostedRoom(session.userId), { t: 'kick', by: session.userId, userId: d.userId }),
+    'room.mute': ({ session }, d) => rooms.ask(hostedRoom(session.userId), { t: 'mute', by: session.userId, userId: d.userId, muted: d.muted }),
+    'room.close': ({ session }, d) =>
+      rooms.ask(hostedRoom(session.userId), { t: 'close', by: session.userId, countdownMs: (d.countdownSec ?? 0) * 1000 }),
+    'room.like': async ({ session }, d) => {
+      roomService.like(currentRoom(session.userId), d.count ?? 1);
+      return {};
+    },
+    'room.list': async (_ctx, d) => roomService.list(d.page, d.pageSize),
+    'chat.send': ({ session }, d) => say(session, d.text, 'message'),
+    'chat.barrage': ({ session }, d) => say(session, d.text, 'barrage'),
+    'chat.emoticons': async () => ({ emoticons: emoticons(config.emoticonBaseUrl) }),
   };
 }

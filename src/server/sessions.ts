@@ -9,6 +9,8 @@ import type { Identity } from './auth.js';
 export interface Conn {
   send(frame: Uint8Array): void;
   end(code: number, reason: string): void;
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
 }
 
 export interface Session extends Identity {
@@ -20,6 +22,8 @@ export interface Session extends Identity {
   /** The newest pushes, oldest first, for resume. */
   buffer: Array<{ seq: number; frame: Buffer }>;
   graceTimer: TimerHandle | undefined;
+  /** Topics (rooms) the session receives; they follow it to a new socket or a newer login. */
+  topics: Set<string>;
 }
 
 export type EndReason = 'replaced' | 'expired' | 'shutdown';
@@ -27,6 +31,10 @@ export type EndReason = 'replaced' | 'expired' | 'shutdown';
 export interface SessionEvents {
   started(session: Session): void;
   ended(session: Session, reason: EndReason): void;
+  /** A socket is delivering for the session again (fresh, resumed or taken over). */
+  attached?(session: Session): void;
+  /** The session's socket dropped; it may still be resumed. */
+  detached?(session: Session): void;
 }
 
 export interface ResumeRequest {
@@ -76,7 +84,8 @@ export class SessionRegistry {
     }
     const previous = this.byUser.get(identity.userId);
     if (previous) this.kick(previous);
-    const session: Session = { ...identity, id: randomUUID(), conn, live: false, seq: 0, buffer: [], graceTimer: undefined };
+    const topics = new Set(previous?.topics ?? []);
+    const session: Session = { ...identity, id: randomUUID(), conn, live: false, seq: 0, buffer: [], graceTimer: undefined, topics };
     this.byId.set(session.id, session);
     this.byUser.set(session.userId, session);
     this.opts.events.started(session);
@@ -90,6 +99,8 @@ export class SessionRegistry {
     session.live = true;
     const missed = session.buffer.filter((p) => p.seq > sinceSeq);
     for (const p of missed) session.conn.send(p.frame);
+    for (const topic of session.topics) session.conn.subscribe(topic);
+    this.opts.events.attached?.(session);
     return missed.length;
   }
 
@@ -99,6 +110,21 @@ export class SessionRegistry {
     session.conn = null;
     session.live = false;
     session.graceTimer = this.opts.clock.setTimeout(() => this.end(session, 'expired'), this.opts.graceMs);
+    this.opts.events.detached?.(session);
+  }
+
+  /** Starts (or stops) delivering a topic to the user's session, now and on every later socket. */
+  subscribe(userId: number, topic: string): void {
+    const s = this.byUser.get(userId);
+    if (!s || s.topics.has(topic)) return;
+    s.topics.add(topic);
+    if (s.live) s.conn?.subscribe(topic);
+  }
+
+  unsubscribe(userId: number, topic: string): void {
+    const s = this.byUser.get(userId);
+    if (!s || !s.topics.delete(topic)) return;
+    if (s.live) s.conn?.unsubscribe(topic);
   }
 
   /** Sends (or buffers) a session-stream push; returns false when the user has no session. */

@@ -41,6 +41,18 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: 'public rooms: ids, and at most one open room per host',
+    sql: `
+      CREATE TABLE rooms (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        host_id   INTEGER NOT NULL,
+        opened_at INTEGER NOT NULL,
+        closed_at INTEGER
+      );
+      CREATE UNIQUE INDEX rooms_one_open_per_host ON rooms (host_id) WHERE closed_at IS NULL;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -47,7 +47,7 @@ function boot(t: Test, path: string, clock: FakeClock) {
     runtime,
     def: countdown,
     clock,
-    ports: { push: () => {} },
+    ports: { push: () => {}, publish: () => {}, emit: () => {} },
     logger: pino({ level: 'silent' }),
     snapshots: engine,
     idleMs: 60_000,

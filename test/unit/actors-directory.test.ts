@@ -19,7 +19,7 @@ function setup(t: Test, idleMs = 60_000) {
     runtime,
     def: userActor,
     clock,
-    ports: { push: () => {} },
+    ports: { push: () => {}, publish: () => {}, emit: () => {} },
     logger: pino({ level: 'silent' }),
     snapshots: engine,
     idleMs,

@@ -8,7 +8,15 @@ import { SessionRegistry, type Conn, type EndReason } from '../../src/server/ses
 const identity = (userId: number) => ({ userId, role: 'viewer' as const, profile: { nickname: '', avatar: '', gender: '' as const, level: 0 } });
 
 function fakeConn() {
-  const conn = { frames: [] as unknown[], ended: undefined as number | undefined, send: (f: Uint8Array) => void conn.frames.push(decode(f)), end: (code: number) => void (conn.ended = code) };
+  const conn = {
+    frames: [] as unknown[],
+    ended: undefined as number | undefined,
+    topics: new Set<string>(),
+    send: (f: Uint8Array) => void conn.frames.push(decode(f)),
+    end: (code: number) => void (conn.ended = code),
+    subscribe: (topic: string) => void conn.topics.add(topic),
+    unsubscribe: (topic: string) => void conn.topics.delete(topic),
+  };
   return conn satisfies Conn;
 }
 
@@ -61,5 +69,16 @@ t.test('session registry: buffering before welcome, grace, replacement', (t) => 
   t.equal(c2.ended, 4042);
   t.same(ended.at(-1), [5, 'replaced']);
   t.equal(reg.size, 1);
+
+  reg.subscribe(5, 'room/1');
+  t.same([...c3.topics], [], 'topics wait for the welcome like pushes do');
+  reg.activate(reg.ofUser(5)!, 0);
+  t.same([...c3.topics], ['room/1']);
+  const c4 = fakeConn();
+  const { session: newer } = reg.open(identity(5), c4);
+  reg.activate(newer, 0);
+  t.same([...c4.topics], ['room/1'], "a newer login keeps the user's rooms");
+  reg.unsubscribe(5, 'room/1');
+  t.same([...c4.topics], []);
   t.end();
 });

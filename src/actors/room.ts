@@ -1,0 +1,267 @@
+import type { Profile } from '../protocol/schemas.js';
+import { emit, fail, ok, publish, push, type Effect, type Step } from './effects.js';
+import type { ActorDef, Deadline } from './shell.js';
+
+/** Room rules that come from configuration, fixed per server. */
+export interface RoomRules {
+  /** How long a kicked viewer stays out. */
+  kickBanMs: number;
+  /** How long an open room waits for its host to come back. */
+  hostGraceMs: number;
+  /** Cadence of room.countdown pushes while closing. */
+  countdownTickMs: number;
+}
+
+export interface Viewer {
+  profile: Profile;
+  at: number;
+}
+
+/** A public live room (6.2). Everything here is journaled and survives restarts. */
+export interface RoomState {
+  roomId: number;
+  status: 'new' | 'open' | 'closing' | 'closed';
+  hostId: number;
+  host: Profile;
+  title: string;
+  seatLimit: number;
+  pricePerMinute: number;
+  openedAt: number;
+  /** Closing countdown: when the room closes, and when the next countdown push is due. */
+  closesAt: number | null;
+  nextTickAt: number | null;
+  /** Set while the host is disconnected: the room closes as abnormal at this time. */
+  hostAwayUntil: number | null;
+  /** Current viewers by user id, in order of entry. */
+  viewers: Record<string, Viewer>;
+  bans: Record<string, number>;
+  muted: Record<string, true>;
+  likes: number;
+  peakViewers: number;
+  /** Distinct viewers so far. */
+  seen: Record<string, true>;
+  gifts: number;
+  credits: number;
+}
+
+export type RoomMsg =
+  | { t: 'open'; hostId: number; host: Profile; title: string; seatLimit: number; pricePerMinute: number }
+  | { t: 'enter'; userId: number; profile: Profile }
+  | { t: 'leave'; userId: number; reason: 'left' | 'gone' }
+  | { t: 'view'; userId: number }
+  | { t: 'viewers'; page: number; pageSize: number }
+  | { t: 'kick'; by: number; userId: number }
+  | { t: 'mute'; by: number; userId: number; muted: boolean }
+  | { t: 'close'; by: number; countdownMs: number }
+  | { t: 'likes'; count: number }
+  | { t: 'say'; userId: number; profile: Profile; text: string; msgId: number; kind: 'message' | 'barrage' }
+  | { t: 'notice'; kind: 'system' | 'toast'; text: string }
+  | { t: 'host-away' }
+  | { t: 'host-back' }
+  /** The server restarted: nobody is connected any more. */
+  | { t: 'restarted' }
+  | { t: 'tick' }
+  | { t: 'end'; reason: 'countdown' | 'abnormal' };
+
+export const topicOf = (roomId: number) => `room/${roomId}`;
+
+export function initialRoomState(id: string): RoomState {
+  return {
+    roomId: Number(id), status: 'new', hostId: 0, host: { nickname: '', avatar: '', gender: '', level: 0 }, title: '',
+    seatLimit: 0, pricePerMinute: 0, openedAt: 0, closesAt: null, nextTickAt: null, hostAwayUntil: null,
+    viewers: {}, bans: {}, muted: {}, likes: 0, peakViewers: 0, seen: {}, gifts: 0, credits: 0,
+  };
+}
+
+const live = (s: RoomState) => s.status === 'open' || s.status === 'closing';
+const viewerCount = (s: RoomState) => Object.keys(s.viewers).length;
+const same = (s: RoomState, effects: Effect[]): Step<RoomState> => ({ state: s, effects });
+
+/** The room as one user sees it (5.2 reply). */
+export function viewOf(s: RoomState, userId: number) {
+  return {
+    roomId: s.roomId,
+    host: { userId: s.hostId, profile: s.host },
+    title: s.title,
+    status: s.status as 'open' | 'closing',
+    pricePerMinute: s.pricePerMinute,
+    seatLimit: s.seatLimit,
+    viewers: viewerCount(s),
+    likes: s.likes,
+    muted: s.muted[userId] === true,
+    closesAt: s.closesAt,
+  };
+}
+
+export type RoomView = ReturnType<typeof viewOf>;
+
+function listing(s: RoomState): Effect {
+  return emit({
+    kind: 'room.listing',
+    roomId: s.roomId,
+    listing: { hostId: s.hostId, host: s.host, title: s.title, viewers: viewerCount(s), likes: s.likes, openedAt: s.openedAt },
+  });
+}
+
+function without<T>(record: Record<string, T>, key: number): Record<string, T> {
+  const { [key]: _gone, ...rest } = record;
+  return rest;
+}
+
+export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomRules): Step<RoomState> {
+  const topic = topicOf(s.roomId);
+  if (msg.t === 'open') {
+    if (s.status !== 'new') return same(s, [fail('INVALID_ROOM', 'room id already used')]);
+    const opened: RoomState = { ...s, status: 'open', hostId: msg.hostId, host: msg.host, title: msg.title, seatLimit: msg.seatLimit, pricePerMinute: msg.pricePerMinute, openedAt: now };
+    return { state: opened, effects: [emit({ kind: 'room.opened', roomId: s.roomId, hostId: msg.hostId }), listing(opened), ok(viewOf(opened, msg.hostId))] };
+  }
+  if (!live(s)) {
+    // A closed room still answers replays of its deadlines and the restart wake-up, quietly.
+    // A room registered as open but closed (or never opened) before a crash is released now.
+    if (msg.t === 'restarted') return same(s, [emit({ kind: 'room.closed', roomId: s.roomId, hostId: s.hostId })]);
+    return same(s, [fail('INVALID_ROOM')]);
+  }
+  switch (msg.t) {
+    case 'enter': {
+      if (msg.userId === s.hostId) return same(s, [ok(viewOf(s, msg.userId))]);
+      const bannedUntil = s.bans[msg.userId];
+      if (bannedUntil !== undefined && bannedUntil > now) return same(s, [fail('CANNOT_WATCH', `until ${new Date(bannedUntil).toISOString()}`)]);
+      if (s.viewers[msg.userId]) return same(s, [ok(viewOf(s, msg.userId))]);
+      if (viewerCount(s) >= s.seatLimit) return same(s, [fail('NO_SEATS')]);
+      const viewers = { ...s.viewers, [msg.userId]: { profile: msg.profile, at: now } };
+      const n = Object.keys(viewers).length;
+      const next = { ...s, viewers, peakViewers: Math.max(s.peakViewers, n), seen: s.seen[msg.userId] ? s.seen : { ...s.seen, [msg.userId]: true as const } };
+      return {
+        state: next,
+        effects: [
+          ok(viewOf(next, msg.userId)),
+          publish(topic, 'room.user_entered', { roomId: s.roomId, user: { userId: msg.userId, profile: msg.profile }, viewers: n }),
+          listing(next),
+        ],
+      };
+    }
+    case 'leave': {
+      if (!s.viewers[msg.userId]) return same(s, [fail('NOT_IN_ROOM')]);
+      const next = { ...s, viewers: without(s.viewers, msg.userId) };
+      return { state: next, effects: [ok(), ...departure(next, msg.userId, msg.reason), listing(next)] };
+    }
+    case 'view':
+      return same(s, [ok(viewOf(s, msg.userId))]);
+    case 'viewers': {
+      const all = Object.entries(s.viewers).reverse();
+      const page = all.slice((msg.page - 1) * msg.pageSize, msg.page * msg.pageSize);
+      return same(s, [ok({ total: all.length, viewers: page.map(([id, v]) => ({ userId: Number(id), profile: v.profile })) })]);
+    }
+    case 'kick': {
+      if (msg.by !== s.hostId) return same(s, [fail('PERMISSION_DENIED', 'only the host of this room')]);
+      if (!s.viewers[msg.userId]) return same(s, [fail('NOT_IN_ROOM')]);
+      const until = now + rules.kickBanMs;
+      const next = { ...s, viewers: without(s.viewers, msg.userId), bans: { ...s.bans, [msg.userId]: until } };
+      return {
+        state: next,
+        effects: [ok(), push(msg.userId, 'room.kicked', { roomId: s.roomId, until }), ...departure(next, msg.userId, 'kicked'), listing(next)],
+      };
+    }
+    case 'mute': {
+      if (msg.by !== s.hostId) return same(s, [fail('PERMISSION_DENIED', 'only the host of this room')]);
+      if (!s.viewers[msg.userId]) return same(s, [fail('NOT_IN_ROOM')]);
+      if ((s.muted[msg.userId] === true) === msg.muted) return same(s, [ok()]);
+      const muted = msg.muted ? { ...s.muted, [msg.userId]: true as const } : without(s.muted, msg.userId);
+      return { state: { ...s, muted }, effects: [ok(), publish(topic, 'room.muted', { roomId: s.roomId, userId: msg.userId, muted: msg.muted })] };
+    }
+    case 'close': {
+      if (msg.by !== s.hostId) return same(s, [fail('PERMISSION_DENIED', 'only the host of this room')]);
+      if (msg.countdownMs <= 0) return end(s, now, 'closed', [ok()]);
+      if (s.status === 'closing') return same(s, [ok()]);
+      const next = { ...s, status: 'closing' as const, closesAt: now + msg.countdownMs, nextTickAt: nextTick(now, now + msg.countdownMs, rules) };
+      return { state: next, effects: [ok(), countdown(next, now)] };
+    }
+    case 'tick': {
+      if (s.status !== 'closing' || s.closesAt === null || s.nextTickAt === null || now < s.nextTickAt) return same(s, []);
+      return { state: { ...s, nextTickAt: nextTick(now, s.closesAt, rules) }, effects: [countdown(s, now)] };
+    }
+    case 'end': {
+      const due = msg.reason === 'countdown' ? s.closesAt : s.hostAwayUntil;
+      if (due === null || now < due) return same(s, []);
+      return end(s, now, msg.reason, []);
+    }
+    case 'likes': {
+      const next = { ...s, likes: s.likes + msg.count };
+      return { state: next, effects: [publish(topic, 'room.likes', { roomId: s.roomId, added: msg.count, total: next.likes }), listing(next)] };
+    }
+    case 'say': {
+      if (!s.viewers[msg.userId] && msg.userId !== s.hostId) return same(s, [fail('NOT_IN_ROOM')]);
+      if (s.muted[msg.userId]) return same(s, [fail('MUTED')]);
+      const line = { roomId: s.roomId, msgId: msg.msgId, from: { userId: msg.userId, profile: msg.profile }, text: msg.text, at: now };
+      return same(s, [ok({ msgId: msg.msgId }), publish(topic, msg.kind === 'message' ? 'chat.message' : 'chat.barrage', line)]);
+    }
+    case 'notice':
+      return same(s, [ok(), publish(topic, 'room.notice', { roomId: s.roomId, kind: msg.kind, text: msg.text })]);
+    case 'host-away':
+      if (s.hostAwayUntil !== null) return same(s, []);
+      return same({ ...s, hostAwayUntil: now + rules.hostGraceMs }, []);
+    case 'host-back':
+      if (s.hostAwayUntil === null) return same(s, []);
+      return same({ ...s, hostAwayUntil: null }, []);
+    case 'restarted': {
+      // Every socket is gone: viewers re-enter after they reconnect; the host gets the usual grace.
+      const next = { ...s, viewers: {}, hostAwayUntil: s.hostAwayUntil ?? now + rules.hostGraceMs };
+      return { state: next, effects: [emit({ kind: 'room.opened', roomId: s.roomId, hostId: s.hostId }), listing(next)] };
+    }
+  }
+}
+
+function departure(s: RoomState, userId: number, reason: 'left' | 'kicked' | 'gone'): Effect[] {
+  return [
+    emit({ kind: 'room.member_left', roomId: s.roomId, userId }),
+    publish(topicOf(s.roomId), 'room.user_left', { roomId: s.roomId, userId, viewers: viewerCount(s), reason }),
+  ];
+}
+
+function nextTick(now: number, closesAt: number, rules: RoomRules): number | null {
+  const next = now + rules.countdownTickMs;
+  return next < closesAt ? next : null;
+}
+
+function countdown(s: RoomState, now: number): Effect {
+  const closesAt = s.closesAt ?? now;
+  return publish(topicOf(s.roomId), 'room.countdown', { roomId: s.roomId, secondsLeft: Math.max(0, Math.ceil((closesAt - now) / 1000)), closesAt });
+}
+
+function end(s: RoomState, now: number, reason: 'closed' | 'countdown' | 'abnormal', effects: Effect[]): Step<RoomState> {
+  const totals = {
+    durationSec: Math.max(0, Math.round((now - s.openedAt) / 1000)),
+    peakViewers: s.peakViewers,
+    totalViewers: Object.keys(s.seen).length,
+    likes: s.likes,
+    gifts: s.gifts,
+    credits: s.credits,
+  };
+  const ended = { roomId: s.roomId, reason, totals };
+  const next: RoomState = { ...s, status: 'closed', viewers: {}, closesAt: null, nextTickAt: null, hostAwayUntil: null };
+  return {
+    state: next,
+    effects: [
+      ...effects,
+      publish(topicOf(s.roomId), 'room.ended', ended),
+      emit({ kind: 'room.closed', roomId: s.roomId, hostId: s.hostId }),
+    ],
+  };
+}
+
+export function roomDeadlines(s: RoomState): Deadline<RoomMsg>[] {
+  const out: Deadline<RoomMsg>[] = [];
+  if (s.closesAt !== null) out.push({ id: 'close', at: s.closesAt, msg: { t: 'end', reason: 'countdown' } });
+  if (s.nextTickAt !== null) out.push({ id: 'tick', at: s.nextTickAt, msg: { t: 'tick' } });
+  if (s.hostAwayUntil !== null) out.push({ id: 'host-away', at: s.hostAwayUntil, msg: { t: 'end', reason: 'abnormal' } });
+  return out;
+}
+
+export function roomActor(rules: RoomRules): ActorDef<RoomState, RoomMsg> {
+  return {
+    kind: 'room',
+    initialState: initialRoomState,
+    reduce: (state, msg, now) => reduceRoom(state, msg, now, rules),
+    deadlines: roomDeadlines,
+  };
+}

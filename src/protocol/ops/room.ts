@@ -1,0 +1,186 @@
+import { Type } from '@sinclair/typebox';
+import { defineOp, definePush } from '../define.js';
+import { Empty, Millis, Profile, SafeInt, UserId } from '../schemas.js';
+
+export const RoomId = SafeInt({ minimum: 1, description: 'room id' });
+const Member = Type.Object({ userId: UserId, profile: Profile });
+const Count = SafeInt({ minimum: 0 });
+const Page = {
+  page: SafeInt({ minimum: 1, maximum: 10_000, description: 'page number, from 1' }),
+  pageSize: SafeInt({ minimum: 1, maximum: 100 }),
+};
+
+/** What a member sees of a room (5.2 reply: room_price, max_fansi_num …). */
+export const RoomView = Type.Object({
+  roomId: RoomId,
+  host: Member,
+  title: Type.String({ maxLength: 64 }),
+  status: Type.Union([Type.Literal('open'), Type.Literal('closing')]),
+  pricePerMinute: SafeInt({ minimum: 0, description: 'credits per minute while inside (seed room_price); charged once credits land' }),
+  seatLimit: SafeInt({ minimum: 1, description: 'most viewers at once (seed max_fansi_num)' }),
+  viewers: Count,
+  likes: Count,
+  muted: Type.Boolean({ description: 'whether you are muted here' }),
+  closesAt: Type.Union([Millis, Type.Null()], { description: 'end of the closing countdown, if one runs' }),
+});
+
+export const RoomTotals = Type.Object({
+  durationSec: Count,
+  peakViewers: Count,
+  totalViewers: SafeInt({ minimum: 0, description: 'distinct viewers who entered' }),
+  likes: Count,
+  gifts: Count,
+  credits: SafeInt({ minimum: 0, description: 'credits earned (0 until the economy lands)' }),
+});
+
+export const roomOps = {
+  'room.open': defineOp({
+    summary: 'Open a public live room. A host has at most one open room; online followers are told (room.live_started).',
+    seed: '6.2, 6.3',
+    roles: ['host'],
+    request: Type.Object(
+      {
+        title: Type.String({ minLength: 1, maxLength: 64 }),
+        seatLimit: Type.Optional(SafeInt({ minimum: 1, maximum: 10_000, description: 'default 500' })),
+        pricePerMinute: Type.Optional(SafeInt({ minimum: 0, maximum: 1_000_000, description: 'default 0 (free)' })),
+      },
+      { additionalProperties: false },
+    ),
+    reply: RoomView,
+    errors: ['HOST_IS_LIVE', 'BAD_PARAMETER'],
+    pushes: ['room.live_started'],
+  }),
+  'room.enter': defineOp({
+    summary: 'Enter an open room (leaving the room you were in). The reply is the room as you see it.',
+    seed: '5.2, 7.1',
+    roles: ['viewer', 'host'],
+    request: Type.Object({ roomId: RoomId }, { additionalProperties: false }),
+    reply: RoomView,
+    errors: ['INVALID_ROOM', 'NO_SEATS', 'CANNOT_WATCH'],
+    pushes: ['room.user_entered', 'room.user_left'],
+  }),
+  'room.leave': defineOp({
+    summary: 'Leave the room you are in.',
+    seed: '7.2',
+    roles: ['viewer', 'host'],
+    request: Empty,
+    reply: Empty,
+    errors: ['NOT_IN_ROOM'],
+    pushes: ['room.user_left'],
+  }),
+  'room.viewers': defineOp({
+    summary: 'Viewers of a room, a page at a time, newest first.',
+    seed: '7.14, 003 FetchGroupMemberList',
+    roles: ['viewer', 'host'],
+    request: Type.Object({ roomId: RoomId, ...Page }, { additionalProperties: false }),
+    reply: Type.Object({ total: Count, viewers: Type.Array(Member) }),
+    errors: ['INVALID_ROOM'],
+  }),
+  'room.kick': defineOp({
+    summary: 'Host: put a viewer out of your room; they cannot come back for the configured ban time.',
+    seed: '002 kick-out-user',
+    roles: ['host'],
+    request: Type.Object({ userId: UserId }, { additionalProperties: false }),
+    reply: Empty,
+    errors: ['NOT_IN_ROOM', 'PERMISSION_DENIED'],
+    pushes: ['room.kicked', 'room.user_left'],
+  }),
+  'room.mute': defineOp({
+    summary: 'Host: mute or unmute a viewer of your room (their chat and barrage are refused with 722).',
+    seed: '002 shutup-user, 004 mtype 8/9',
+    roles: ['host'],
+    request: Type.Object({ userId: UserId, muted: Type.Boolean() }, { additionalProperties: false }),
+    reply: Empty,
+    errors: ['NOT_IN_ROOM', 'PERMISSION_DENIED'],
+    pushes: ['room.muted'],
+  }),
+  'room.close': defineOp({
+    summary: 'Host: close your room now, or after a countdown (room.countdown pushes, then room.ended).',
+    seed: '6.4, 6.6, 6.7, 7.3',
+    roles: ['host'],
+    request: Type.Object(
+      { countdownSec: Type.Optional(SafeInt({ minimum: 0, maximum: 600, description: '0 or absent: close now' })) },
+      { additionalProperties: false },
+    ),
+    reply: Empty,
+    errors: ['INVALID_ROOM'],
+    pushes: ['room.countdown', 'room.ended'],
+  }),
+  'room.like': defineOp({
+    summary: 'Like the room you are in. Likes are counted and pushed in aggregate (room.likes), a few times a second at most.',
+    seed: '002 live-like',
+    roles: ['viewer', 'host'],
+    request: Type.Object({ count: Type.Optional(SafeInt({ minimum: 1, maximum: 100 })) }, { additionalProperties: false }),
+    reply: Empty,
+    errors: ['NOT_IN_ROOM'],
+    pushes: ['room.likes'],
+  }),
+  'room.list': defineOp({
+    summary: 'Open public rooms, most viewers first, a page at a time.',
+    seed: '003 FetchList',
+    roles: ['viewer', 'host'],
+    request: Type.Object(Page, { additionalProperties: false }),
+    reply: Type.Object({
+      total: Count,
+      rooms: Type.Array(Type.Object({ roomId: RoomId, host: Member, title: Type.String(), viewers: Count, likes: Count, openedAt: Millis })),
+    }),
+    errors: [],
+  }),
+} as const;
+
+const InRoom = { roomId: RoomId };
+
+export const roomPushes = {
+  'room.live_started': definePush({
+    summary: 'A host you follow went live.',
+    seed: '6.3, 002 start-live-notify',
+    stream: 'session',
+    data: Type.Object({ ...InRoom, host: Member, title: Type.String() }),
+  }),
+  'room.user_entered': definePush({
+    summary: 'Someone entered the room (room topic).',
+    seed: '7.1',
+    stream: 'room',
+    data: Type.Object({ ...InRoom, user: Member, viewers: Count }),
+  }),
+  'room.user_left': definePush({
+    summary: 'Someone left or was put out of the room (room topic).',
+    seed: '7.2',
+    stream: 'room',
+    data: Type.Object({ ...InRoom, userId: UserId, viewers: Count, reason: Type.Union([Type.Literal('left'), Type.Literal('kicked'), Type.Literal('gone')]) }),
+  }),
+  'room.kicked': definePush({
+    summary: 'You were put out of the room by its host; you cannot enter again until `until`.',
+    seed: '002 kick-out-user',
+    stream: 'session',
+    data: Type.Object({ ...InRoom, until: Millis }),
+  }),
+  'room.muted': definePush({
+    summary: 'A viewer was muted or unmuted (room topic).',
+    seed: '004 mtype 8/9',
+    stream: 'room',
+    data: Type.Object({ ...InRoom, userId: UserId, muted: Type.Boolean() }),
+  }),
+  'room.countdown': definePush({
+    summary: 'The room is closing: seconds left (room topic).',
+    seed: '6.7',
+    stream: 'room',
+    data: Type.Object({ ...InRoom, secondsLeft: Count, closesAt: Millis }),
+  }),
+  'room.ended': definePush({
+    summary: 'The live ended, with its totals (room topic; the host also gets it directly).',
+    seed: '7.3, 6.27',
+    stream: 'room',
+    data: Type.Object({
+      ...InRoom,
+      reason: Type.Union([Type.Literal('closed'), Type.Literal('countdown'), Type.Literal('abnormal'), Type.Literal('admin')]),
+      totals: RoomTotals,
+    }),
+  }),
+  'room.likes': definePush({
+    summary: 'Likes since the last such push, and the total (room topic, coalesced).',
+    seed: '002 live-like',
+    stream: 'room',
+    data: Type.Object({ ...InRoom, added: Count, total: Count }),
+  }),
+} as const;
