@@ -1,3 +1,4 @@
+import { FakeClock } from './clock.js';
 import { startServer } from './server/app.js';
 import { ConfigError, isDevSecret, loadConfig } from './server/config.js';
 import { createLogger } from './server/logger.js';
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   if (isDevSecret(config)) logger.warn('LIVE_TOKEN_SECRET not set: using the development secret (never in production)');
-  const server = await startServer(config, { logger });
+  const server = await startServer(config, { logger, clock: testClock() });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -35,6 +36,23 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   // Ready line for supervisors and tests that start the server as a child process.
   if (process.send) process.send({ ready: true, port: server.port });
+}
+
+/**
+ * Test hook: LIVE_TEST_CLOCK_START=<ms> runs the server on a FakeClock that a
+ * parent process advances over IPC ({advance: ms}), so crash tests of a real
+ * process still drive countdowns without sleeping. Never set in production.
+ */
+function testClock(): FakeClock | undefined {
+  const start = process.env.LIVE_TEST_CLOCK_START;
+  if (!start || !process.send) return undefined;
+  const clock = new FakeClock(Number(start));
+  process.on('message', (m: { advance?: number }) => {
+    if (typeof m.advance !== 'number') return;
+    clock.advance(m.advance);
+    process.send?.({ advanced: clock.now() });
+  });
+  return clock;
 }
 
 main().catch((err) => {

@@ -56,7 +56,8 @@ export type RoomMsg =
   | { t: 'likes'; count: number }
   | { t: 'say'; userId: number; profile: Profile; text: string; msgId: number; kind: 'message' | 'barrage' }
   | { t: 'notice'; kind: 'system' | 'toast'; text: string }
-  | { t: 'host-away' }
+  /** `since`: when the host's socket dropped (the message may be handled a little later). */
+  | { t: 'host-away'; since: number }
   | { t: 'host-back' }
   /** The server restarted: nobody is connected any more. */
   | { t: 'restarted' }
@@ -199,7 +200,7 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
       return same(s, [ok(), publish(topic, 'room.notice', { roomId: s.roomId, kind: msg.kind, text: msg.text })]);
     case 'host-away':
       if (s.hostAwayUntil !== null) return same(s, []);
-      return same({ ...s, hostAwayUntil: now + rules.hostGraceMs }, []);
+      return same({ ...s, hostAwayUntil: Math.min(now, msg.since) + rules.hostGraceMs }, []);
     case 'host-back':
       if (s.hostAwayUntil === null) return same(s, []);
       return same({ ...s, hostAwayUntil: null }, []);

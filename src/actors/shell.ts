@@ -64,6 +64,7 @@ export function persistentHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks):
     if ('sys' in envelope) {
       if (envelope.sys === 'state') hooks.reply(envelope.replyTo, state);
       else hooks.deadlines?.(def.deadlines?.(state) ?? []);
+      hooks.settled(false);
       return state;
     }
     let persisted = false;

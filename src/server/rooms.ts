@@ -191,7 +191,10 @@ export class RoomService {
   /** The host's socket dropped or came back: the room starts or stops its grace period. */
   hostConnection(hostId: number, connected: boolean): void {
     const roomId = this.hostOf.get(hostId);
-    if (roomId !== undefined) this.deps.rooms.tell(roomId, { t: connected ? 'host-back' : 'host-away' });
+    if (roomId === undefined) return;
+    // After a restart the host logs in anew: put them back on their room's topic.
+    if (connected) this.join(hostId, roomId);
+    this.deps.rooms.tell(roomId, connected ? { t: 'host-back' } : { t: 'host-away', since: this.deps.clock.now() });
   }
 
   close(): void {

@@ -9,6 +9,8 @@ export interface ServerProcess {
   port: number;
   url: string;
   output: () => string;
+  /** With LIVE_TEST_CLOCK_START set: moves the server's fake clock forward. */
+  advance(ms: number): Promise<number>;
 }
 
 /** Runs src/main.ts as a real process (so it can be killed -9) and waits for its ready message. */
@@ -27,7 +29,17 @@ export function spawnServer(env: Record<string, string>): Promise<ServerProcess>
     child.on('message', (m: { ready?: boolean; port?: number }) => {
       if (!m.ready || !m.port) return;
       clearTimeout(timer);
-      resolve({ child, port: m.port, url: `ws://127.0.0.1:${m.port}/ws`, output: () => out });
+      const advance = (ms: number) =>
+        new Promise<number>((done) => {
+          const onMessage = (r: { advanced?: number }) => {
+            if (typeof r.advanced !== 'number') return;
+            child.off('message', onMessage);
+            done(r.advanced);
+          };
+          child.on('message', onMessage);
+          child.send({ advance: ms });
+        });
+      resolve({ child, port: m.port, url: `ws://127.0.0.1:${m.port}/ws`, output: () => out, advance });
     });
   });
 }

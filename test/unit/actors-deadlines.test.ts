@@ -103,6 +103,7 @@ t.test('a deadline survives a crash: re-armed at start, fires on time', async (t
   clock.advance(1);
   await waitFor(() => second.index.keysOf('countdown').length === 0, 'the deadline to be handled');
   t.same((await ended(second.dir)).endedAt, [2_010_000], 'ended exactly at the deadline set before the crash');
+  await t.resolves(second.dir.close(), 'a woken directory still closes (its wake-up settled)');
 });
 
 t.test('a deadline that passed while the server was down fires at once, once', async (t) => {
