@@ -56,6 +56,8 @@ export type RoomMsg =
   | { t: 'likes'; count: number }
   | { t: 'say'; userId: number; profile: Profile; text: string; msgId: number; kind: 'message' | 'barrage' }
   | { t: 'notice'; kind: 'system' | 'toast'; text: string }
+  /** The platform closes the room (server-to-server API). */
+  | { t: 'admin-close' }
   /** `since`: when the host's socket dropped (the message may be handled a little later). */
   | { t: 'host-away'; since: number }
   | { t: 'host-back' }
@@ -198,6 +200,8 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
     }
     case 'notice':
       return same(s, [ok(), publish(topic, 'room.notice', { roomId: s.roomId, kind: msg.kind, text: msg.text })]);
+    case 'admin-close':
+      return end(s, now, 'admin', [ok()]);
     case 'host-away':
       if (s.hostAwayUntil !== null) return same(s, []);
       return same({ ...s, hostAwayUntil: Math.min(now, msg.since) + rules.hostGraceMs }, []);
@@ -229,7 +233,7 @@ function countdown(s: RoomState, now: number): Effect {
   return publish(topicOf(s.roomId), 'room.countdown', { roomId: s.roomId, secondsLeft: Math.max(0, Math.ceil((closesAt - now) / 1000)), closesAt });
 }
 
-function end(s: RoomState, now: number, reason: 'closed' | 'countdown' | 'abnormal', effects: Effect[]): Step<RoomState> {
+function end(s: RoomState, now: number, reason: 'closed' | 'countdown' | 'abnormal' | 'admin', effects: Effect[]): Step<RoomState> {
   const totals = {
     durationSec: Math.max(0, Math.round((now - s.openedAt) / 1000)),
     peakViewers: s.peakViewers,

@@ -14,6 +14,7 @@ import { openDatabase } from '../storage/database.js';
 import { DeadlineIndex } from '../storage/deadline-index.js';
 import { SqliteJournalEngine } from '../storage/journal-engine.js';
 import { RoomRegistry } from '../storage/room-registry.js';
+import { mountAdminRoutes } from './admin.js';
 import type { Config } from './config.js';
 import { wsBehavior } from './gateway.js';
 import { createHandlers } from './handlers.js';
@@ -115,6 +116,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       login: (s) => users.ask(s.userId, { t: 'login', sessionId: s.id, role: s.role, profile: s.profile }),
     }),
   );
+  mountAdminRoutes(app, { token: config.adminToken, logger, rooms });
   mountHttpRoutes(app, { metrics, isReady: () => ready });
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>

@@ -58,6 +58,7 @@ export const CONFIG_VARS = {
   likesFlushMs: spec('LIVE_LIKES_FLUSH_MS', '250', 'likes are added up and pushed (and journaled) at most this often per room', int(50, 10_000)),
   chatPerSec: spec('LIVE_CHAT_PER_S', '2', 'chat and barrage lines per second per user (sustained)', int(1, 1000)),
   chatBurst: spec('LIVE_CHAT_BURST', '5', 'chat and barrage lines a user may send at once', int(1, 1000)),
+  adminToken: spec('LIVE_ADMIN_TOKEN', '', 'bearer token of the server-to-server admin API (/admin/…, ≥ 32 chars); empty disables it', (raw) => (raw === '' ? '' : secret(raw))),
   emoticonBaseUrl: spec('LIVE_EMOTICON_BASE_URL', 'https://cdn.example.com/emoticons/', 'where the emoticon images of chat.emoticons are served from', text),
 } as const;
 
