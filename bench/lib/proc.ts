@@ -11,14 +11,30 @@ export function buildServer(): string {
   return 'dist/main.js';
 }
 
+export interface StartOptions {
+  /** Called with each line the child writes to stdout (pino logs of our server); stdout is then piped, not ignored. */
+  onStdoutLine?(line: string): void;
+}
+
 /** Starts an entry (TypeScript through tsx, or built JavaScript) as a child process and waits for its `{ready, port}` IPC message. */
-export function startProcess(entry: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+export function startProcess(entry: string, env: Record<string, string>, nodeArgs: string[] = [], opts: StartOptions = {}): Promise<{ child: ChildProcess; port: number }> {
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const stdout = process.env.BENCH_SERVER_LOGS ? 'inherit' : opts.onStdoutLine ? 'pipe' : 'ignore';
   const child = spawn(process.execPath, [...nodeArgs, ...loader, entry], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', process.env.BENCH_SERVER_LOGS ? 'inherit' : 'ignore', 'inherit', 'ipc'],
+    stdio: ['ignore', stdout, 'inherit', 'ipc'],
   });
+  if (stdout === 'pipe' && child.stdout && opts.onStdoutLine) {
+    const onLine = opts.onStdoutLine;
+    let rest = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) if (line) onLine(line);
+    });
+  }
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}`)));
     child.on('message', (m: { ready?: boolean; port?: number }) => {
