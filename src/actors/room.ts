@@ -54,7 +54,6 @@ export type RoomMsg =
   | { t: 'mute'; by: number; userId: number; muted: boolean }
   | { t: 'close'; by: number; countdownMs: number }
   | { t: 'likes'; count: number }
-  | { t: 'say'; userId: number; profile: Profile; text: string; msgId: number; kind: 'message' | 'barrage' }
   | { t: 'notice'; kind: 'system' | 'toast'; text: string }
   /** The platform closes the room (server-to-server API). */
   | { t: 'admin-close' }
@@ -116,7 +115,7 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
   if (msg.t === 'open') {
     if (s.status !== 'new') return same(s, [fail('INVALID_ROOM', 'room id already used')]);
     const opened: RoomState = { ...s, status: 'open', hostId: msg.hostId, host: msg.host, title: msg.title, seatLimit: msg.seatLimit, pricePerMinute: msg.pricePerMinute, openedAt: now };
-    return { state: opened, effects: [emit({ kind: 'room.opened', roomId: s.roomId, hostId: msg.hostId }), listing(opened), ok(viewOf(opened, msg.hostId))] };
+    return { state: opened, effects: [openedEvent(opened), listing(opened), ok(viewOf(opened, msg.hostId))] };
   }
   if (!live(s)) {
     // A closed room still answers replays of its deadlines and the restart wake-up, quietly.
@@ -170,7 +169,15 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
       if (!s.viewers[msg.userId]) return same(s, [fail('NOT_IN_ROOM')]);
       if ((s.muted[msg.userId] === true) === msg.muted) return same(s, [ok()]);
       const muted = msg.muted ? { ...s.muted, [msg.userId]: true as const } : without(s.muted, msg.userId);
-      return { state: { ...s, muted }, effects: [ok(), publish(topic, 'room.muted', { roomId: s.roomId, userId: msg.userId, muted: msg.muted })] };
+      return {
+        state: { ...s, muted },
+        // The server's mirror learns of the mute before the host hears "ok".
+        effects: [
+          emit({ kind: 'room.muted', roomId: s.roomId, userId: msg.userId, muted: msg.muted }),
+          publish(topic, 'room.muted', { roomId: s.roomId, userId: msg.userId, muted: msg.muted }),
+          ok(),
+        ],
+      };
     }
     case 'close': {
       if (msg.by !== s.hostId) return same(s, [fail('PERMISSION_DENIED', 'only the host of this room')]);
@@ -192,12 +199,6 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
       const next = { ...s, likes: s.likes + msg.count };
       return { state: next, effects: [publish(topic, 'room.likes', { roomId: s.roomId, added: msg.count, total: next.likes }), listing(next)] };
     }
-    case 'say': {
-      if (!s.viewers[msg.userId] && msg.userId !== s.hostId) return same(s, [fail('NOT_IN_ROOM')]);
-      if (s.muted[msg.userId]) return same(s, [fail('MUTED')]);
-      const line = { roomId: s.roomId, msgId: msg.msgId, from: { userId: msg.userId, profile: msg.profile }, text: msg.text, at: now };
-      return same(s, [ok({ msgId: msg.msgId }), publish(topic, msg.kind === 'message' ? 'chat.message' : 'chat.barrage', line)]);
-    }
     case 'notice':
       return same(s, [ok(), publish(topic, 'room.notice', { roomId: s.roomId, kind: msg.kind, text: msg.text })]);
     case 'admin-close':
@@ -211,9 +212,14 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
     case 'restarted': {
       // Every socket is gone: viewers re-enter after they reconnect; the host gets the usual grace.
       const next = { ...s, viewers: {}, hostAwayUntil: s.hostAwayUntil ?? now + rules.hostGraceMs };
-      return { state: next, effects: [emit({ kind: 'room.opened', roomId: s.roomId, hostId: s.hostId }), listing(next)] };
+      return { state: next, effects: [openedEvent(next), listing(next)] };
     }
   }
+}
+
+/** The server mirrors who is muted, so chat lines never wait for the room actor. */
+function openedEvent(s: RoomState): Effect {
+  return emit({ kind: 'room.opened', roomId: s.roomId, hostId: s.hostId, muted: Object.keys(s.muted).map(Number) });
 }
 
 function departure(s: RoomState, userId: number, reason: 'left' | 'kicked' | 'gone'): Effect[] {

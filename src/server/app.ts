@@ -51,13 +51,14 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   const runtime = new ActorRuntime(engine);
   const app = uWS.App();
+  const publish: EffectPorts['publish'] = (topic, op, d) => {
+    // Encoded once, delivered to every subscriber by uWS in C++.
+    app.publish(topic, encode({ op, d, ch: topic }), true);
+    metrics.messagesOut.inc(app.numSubscribers(topic));
+  };
   const ports: EffectPorts = {
     push: (userId, op, d) => void sessions.push(userId, op, d),
-    publish: (topic, op, d) => {
-      // Encoded once, delivered to every subscriber by uWS in C++.
-      app.publish(topic, encode({ op, d, ch: topic }), true);
-      metrics.messagesOut.inc(app.numSubscribers(topic));
-    },
+    publish,
     emit: (event) => roomService.onEvent(event),
   };
   const common = { runtime, clock, ports, logger, askTimeoutMs: config.askTimeoutMs };
@@ -95,6 +96,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     sessions,
     presence,
     followers: deps.followers ?? NO_FOLLOWERS,
+    publish,
   });
   metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, presence: 1 }) };
 

@@ -56,8 +56,8 @@ export const CONFIG_VARS = {
   roomHostGraceMs: spec('LIVE_ROOM_HOST_GRACE_MS', '60000', 'how long an open room waits for a disconnected host before closing as abnormal (6.27)', int(1000, 3_600_000)),
   roomCountdownTickMs: spec('LIVE_ROOM_COUNTDOWN_TICK_MS', '1000', 'cadence of room.countdown pushes while a room closes', int(100, 60_000)),
   likesFlushMs: spec('LIVE_LIKES_FLUSH_MS', '250', 'likes are added up and pushed (and journaled) at most this often per room', int(50, 10_000)),
-  chatPerSec: spec('LIVE_CHAT_PER_S', '2', 'chat and barrage lines per second per user (sustained)', int(1, 1000)),
-  chatBurst: spec('LIVE_CHAT_BURST', '5', 'chat and barrage lines a user may send at once', int(1, 1000)),
+  chatPerSec: spec('LIVE_CHAT_PER_S', '2', 'chat and barrage lines per second per user (sustained)', int(1, 1_000_000)),
+  chatBurst: spec('LIVE_CHAT_BURST', '5', 'chat and barrage lines a user may send at once', int(1, 1_000_000)),
   adminToken: spec('LIVE_ADMIN_TOKEN', '', 'bearer token of the server-to-server admin API (/admin/…, ≥ 32 chars); empty disables it', (raw) => (raw === '' ? '' : secret(raw))),
   emoticonBaseUrl: spec('LIVE_EMOTICON_BASE_URL', 'https://cdn.example.com/emoticons/', 'where the emoticon images of chat.emoticons are served from', text),
 } as const;

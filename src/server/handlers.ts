@@ -43,11 +43,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
     return roomId;
   };
-  const say = (session: Session, text: string, kind: 'message' | 'barrage') => {
-    const roomId = currentRoom(session.userId);
-    const msgId = roomService.takeChatToken(session.userId);
-    return rooms.ask<{ msgId: number }>(roomId, { t: 'say', userId: session.userId, profile: session.profile, text, msgId, kind });
-  };
+  const say = async (session: Session, text: string, kind: 'message' | 'barrage') => roomService.say(session.userId, session.profile, text, kind);
   return {
     'session.ping': async () => ({ now: clock.now() }),
     'session.whoami': async ({ session }) => {

@@ -6,6 +6,8 @@ import { topicOf, type RoomMsg, type RoomState, type RoomView } from '../actors/
 import type { Singleton } from '../actors/singleton.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { ProtocolError } from '../protocol/errors.js';
+import type { PushName } from '../protocol/ops/index.js';
+import type { Profile } from '../protocol/schemas.js';
 import type { RoomRegistry } from '../storage/room-registry.js';
 import type { Config } from './config.js';
 import { TokenBucket } from './rate-limit.js';
@@ -28,6 +30,8 @@ export class RoomService {
   private readonly memberOf = new Map<number, number>();
   private readonly hostOf = new Map<number, number>();
   private readonly listings = new Map<number, RoomListing>();
+  /** Muted users per room, mirrored from the room actors' events. */
+  private readonly mutedIn = new Map<number, Set<number>>();
   private readonly pendingLikes = new Map<number, number>();
   private likesTimer: TimerHandle | undefined;
   private readonly chatBuckets = new Map<number, TokenBucket>();
@@ -43,6 +47,8 @@ export class RoomService {
       sessions: SessionRegistry;
       presence: Singleton<PresenceState, PresenceMsg>;
       followers: FollowerProvider;
+      /** Publishes to a room topic (uWS fan-out). */
+      publish(topic: string, op: PushName, d: unknown): void;
     },
   ) {
     // Message ids grow across restarts without being stored: they start from the clock.
@@ -55,12 +61,20 @@ export class RoomService {
     switch (event.kind) {
       case 'room.opened':
         this.hostOf.set(event.hostId, event.roomId);
+        this.mutedIn.set(event.roomId, new Set(event.muted));
         this.join(event.hostId, event.roomId);
         presence.tell({ t: 'activity', userId: event.hostId, activity: 'live' });
         break;
       case 'room.listing':
         this.listings.set(event.roomId, event.listing);
         break;
+      case 'room.muted': {
+        const muted = this.mutedIn.get(event.roomId) ?? new Set<number>();
+        if (event.muted) muted.add(event.userId);
+        else muted.delete(event.userId);
+        this.mutedIn.set(event.roomId, muted);
+        break;
+      }
       case 'room.member_left':
         if (this.memberOf.get(event.userId) === event.roomId) {
           this.memberOf.delete(event.userId);
@@ -70,6 +84,7 @@ export class RoomService {
       case 'room.closed':
         registry.markClosed(event.roomId, clock.now());
         this.listings.delete(event.roomId);
+        this.mutedIn.delete(event.roomId);
         this.pendingLikes.delete(event.roomId);
         if (this.hostOf.get(event.hostId) === event.roomId) {
           this.hostOf.delete(event.hostId);
@@ -158,13 +173,24 @@ export class RoomService {
     this.pendingLikes.clear();
   }
 
-  /** Per-user chat budget (on top of the connection's request limit). */
-  takeChatToken(userId: number): number {
+  /**
+   * A chat or barrage line. It changes no room state, so it is published here,
+   * inside the socket's message callback, instead of after a room actor
+   * round trip: lines that arrive together leave together (uWS then batches
+   * them per viewer), which the actor's one-message-per-turn pace prevents.
+   */
+  say(userId: number, profile: Profile, text: string, kind: 'message' | 'barrage'): { msgId: number } {
     const { config, clock } = this.deps;
+    const roomId = this.memberOf.get(userId);
+    if (roomId === undefined) throw new ProtocolError('NOT_IN_ROOM', 'enter a room first');
+    if (this.mutedIn.get(roomId)?.has(userId)) throw new ProtocolError('MUTED');
     let bucket = this.chatBuckets.get(userId);
     if (!bucket) this.chatBuckets.set(userId, (bucket = new TokenBucket(config.chatPerSec, config.chatBurst, clock.now())));
     if (!bucket.take(clock.now())) throw new ProtocolError('RATE_LIMITED', `at most ${config.chatPerSec} lines per second`);
-    return ++this.nextMsgId;
+    const msgId = ++this.nextMsgId;
+    const line = { roomId, msgId, from: { userId, profile }, text, at: clock.now() };
+    this.deps.publish(topicOf(roomId), kind === 'message' ? 'chat.message' : 'chat.barrage', line);
+    return { msgId };
   }
 
   list(page: number, pageSize: number) {
