@@ -89,5 +89,5 @@ export const CLOSE_CODES = {
   LOGGED_IN_ELSEWHERE: { code: 4042, reason: 'logged in elsewhere', when: 'a newer login of the same user took over; do not auto-reconnect' },
   SESSION_TAKEN_OVER: { code: 4048, reason: 'session resumed on another connection', when: 'the same session resumed on a newer socket' },
   RATE_LIMITED: { code: 4903, reason: 'rate limit exceeded repeatedly', when: 'the client kept flooding after RATE_LIMITED replies' },
-  BACKPRESSURE: { code: 4908, reason: 'client too slow', when: 'the client did not read and its send buffer passed LIVE_MAX_BACKPRESSURE_BYTES; a client that is still not reading may only see 1006; resume to get the missed pushes' },
+  BACKPRESSURE: { code: 4908, reason: 'client too slow', when: 'the client did not read and its send buffer passed LIVE_MAX_BACKPRESSURE_BYTES (direct or room pushes); a client that is still not reading may only see 1006. Resume to get the missed session pushes, and send room.enter again for the room' },
 } as const;

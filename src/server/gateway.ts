@@ -205,8 +205,10 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
     idleTimeout: config.idleTimeoutSec,
     sendPingsAutomatically: true,
     maxBackpressure: config.maxBackpressureBytes,
-    // We close slow consumers ourselves (4908) so the client learns why.
-    closeOnBackpressureLimit: 0,
+    // Room pushes go out through uWS publish, which would otherwise skip a
+    // socket over the limit silently; closing it makes the client resume and
+    // re-enter instead of missing lines. Direct sends close with 4908 first.
+    closeOnBackpressureLimit: 1,
     upgrade,
     open,
     message,

@@ -24,3 +24,38 @@ t.test('a client that stops reading is closed with 4908 once its send buffer ove
   const closed = await slow.whenClosed();
   t.ok([4908, 1006].includes(closed.code), `the slow client sees the close (${closed.code})`);
 });
+
+t.test('a room viewer that stops reading is dropped, not silently skipped by room pushes', async (t) => {
+  const ts = await startTestServer(t, {
+    maxBackpressureBytes: 64 * 1024,
+    ratePerSec: 100_000,
+    rateBurst: 100_000,
+    chatPerSec: 100_000,
+    chatBurst: 100_000,
+    logLevel: 'info',
+  });
+  const host = await ts.connect(100, 'host');
+  const { roomId } = await host.request('room.open', { title: 'loud' });
+  const slow = await ts.connect(1);
+  const fine = await ts.connect(2);
+  await slow.request('room.enter', { roomId });
+  await fine.request('room.enter', { roomId });
+  const socket = (slow as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;
+  socket.pause();
+  let heard = 0;
+  fine.on('chat.message', () => heard++);
+
+  const line = encode({ op: 'chat.send', id: 1, d: { text: 'x'.repeat(180) } });
+  const dropped = () => ts.server.sessions.ofUser(1)?.conn === null;
+  let sent = 0;
+  for (; sent < 40_000 && !dropped(); sent++) {
+    host.sendBytes(line);
+    if (sent % 200 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  await waitFor(dropped, 'the server to drop the slow room viewer');
+  await waitFor(() => heard >= sent, 'the reading viewer to get every line');
+  t.equal(heard, sent, 'the reading viewer missed nothing');
+  socket.resume();
+  await slow.whenClosed();
+  t.ok(ts.server.sessions.ofUser(1), 'the slow viewer keeps its session for a resume');
+});
