@@ -22,8 +22,8 @@ export class ServerError extends Error {
 
 export interface ConnectOptions {
   token: string;
-  /** Resume this session, asking for the pushes after `lastSeq`. */
-  resume?: { sessionId: string; lastSeq: number };
+  /** Resume this session, asking for the pushes after `lastSeq` (and the room pushes after `roomSeq`). */
+  resume?: { sessionId: string; lastSeq: number; roomSeq?: number };
   /** Send the token as `?token=` instead of the Authorization header. */
   tokenInQuery?: boolean;
   /** Reconnect and resume by itself after an unexpected close. */
@@ -47,6 +47,8 @@ export class LiveClient {
   private closedByUser = false;
   /** Seq of the newest session push received; sent back on resume. */
   lastSeq = 0;
+  /** The newest room push received (channel and its seq); sent back on resume. */
+  roomSeq: { ch: string; seq: number } | undefined;
   welcome!: Welcome;
   /** Close code and reason of the last close. */
   closed: { code: number; reason: string } | undefined;
@@ -135,11 +137,12 @@ export class LiveClient {
     return this.whenClosed();
   }
 
-  private open(resume?: { sessionId: string; lastSeq: number }): Promise<void> {
+  private open(resume?: { sessionId: string; lastSeq: number; roomSeq?: number }): Promise<void> {
     const params = new URLSearchParams();
     if (resume) {
       params.set('resume', resume.sessionId);
       params.set('last_seq', String(resume.lastSeq));
+      if (resume.roomSeq !== undefined) params.set('room_seq', String(resume.roomSeq));
     }
     if (this.opts.tokenInQuery) params.set('token', this.opts.token);
     const qs = params.toString();
@@ -183,7 +186,7 @@ export class LiveClient {
   }
 
   private onFrame(bytes: Buffer): void {
-    const frame = decode(bytes) as { re?: number; ok?: boolean; d?: unknown; err?: WireError; op?: string; seq?: number };
+    const frame = decode(bytes) as { re?: number; ok?: boolean; d?: unknown; err?: WireError; op?: string; seq?: number; ch?: string };
     if (typeof frame.re === 'number') {
       const p = this.pending.get(frame.re);
       if (!p) return this.emit('$orphan-reply', frame, undefined);
@@ -194,7 +197,11 @@ export class LiveClient {
       return;
     }
     if (typeof frame.op === 'string') {
-      if (typeof frame.seq === 'number') this.lastSeq = Math.max(this.lastSeq, frame.seq);
+      if (typeof frame.seq === 'number') {
+        // Room pushes count on their own channel (`ch`), session pushes on the session.
+        if (typeof frame.ch === 'string') this.roomSeq = { ch: frame.ch, seq: frame.seq };
+        else this.lastSeq = Math.max(this.lastSeq, frame.seq);
+      }
       this.emit(frame.op, frame.d, frame.seq);
     }
   }
@@ -213,7 +220,8 @@ export class LiveClient {
     this.closeWaiters.splice(0).forEach((w) => w({ code, reason }));
     const final = code === 4042 || code === 1008;
     if (this.opts.autoResume && !this.closedByUser && !final && this.welcome) {
-      setTimeout(() => void this.open({ sessionId: this.welcome.sessionId, lastSeq: this.lastSeq }).catch(() => {}), 100);
+      const resume = { sessionId: this.welcome.sessionId, lastSeq: this.lastSeq, ...(this.roomSeq ? { roomSeq: this.roomSeq.seq } : {}) };
+      setTimeout(() => void this.open(resume).catch(() => {}), 100);
     }
   }
 }

@@ -20,7 +20,7 @@ export interface OpDef<Req extends TSchema = TSchema, Rep extends TSchema = TSch
 
 /**
  * A server push. `stream: 'room'` pushes are published once to a room's topic
- * and carry `ch: "room/<id>"` instead of `seq`.
+ * and carry `ch: "room/<id>"` with a `seq` of that channel.
  * `stream: 'session'` pushes carry a per-session `seq` and are
  * replayed on resume; `control` pushes concern the connection itself (welcome,
  * kicked) and carry no `seq`.

@@ -25,8 +25,8 @@ const ReplyErrDoc = Type.Object({ re: ReplyId, ok: Type.Literal(false), err: Wir
 const PushDoc = Type.Object({
   op: Type.String({ description: 'push name, e.g. `presence.changed`' }),
   d: Type.Unknown({ description: 'push data (see the push)' }),
-  seq: Type.Optional(SafeInt({ minimum: 1, description: 'session-stream pushes only: 1, 2, 3 … per session' })),
-  ch: Type.Optional(Type.String({ description: 'room-stream pushes only: the room channel, e.g. `room/12`' })),
+  seq: Type.Optional(SafeInt({ minimum: 1, description: 'session pushes: 1, 2, 3 … per session; room pushes: 1, 2, 3 … per channel `ch`' })),
+  ch: Type.Optional(Type.String({ description: 'room-stream pushes only: the room channel, e.g. `room/12`; their `seq` counts per channel' })),
 });
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;
@@ -181,14 +181,16 @@ function sessions(pushes: Array<[string, PushDef]>): string {
       '- Pushes come in three streams. **Session** pushes carry `seq`, which increases by exactly 1 per session ' +
         '(1, 2, 3 …); remember the last `seq` you processed. **Control** pushes concern the connection itself, carry ' +
         `no \`seq\` and are never replayed: ${control.join(', ')}. **Room** pushes are published once to everyone in ` +
-        'a room and carry `ch` (e.g. `room/12`) instead of `seq`; they are not replayed on resume: after a resume, ' +
-        'send `room.enter` again for the room you are in to get its current state.',
+        'a room and carry `ch` (e.g. `room/12`) with a `seq` of that channel (1, 2, 3 … per room); remember the last one ' +
+        'you processed, apart from the session `seq`.',
       '- **Resume.** When the connection drops, reconnect within `resumeGraceMs` with ' +
         '`?resume=<sessionId>&last_seq=<last seq processed>` (plus the token as usual). If the session can be resumed, ' +
         '`session.welcome` has `resumed: true` and `replayed` = the number of missed pushes, which follow right after ' +
         'it, in order, before anything new. Otherwise you get a new session: `resumed: false` and ' +
         `\`resync: {code: ${ERRORS.RESUME_EXPIRED.code}, msg}\` (${ERRORS.RESUME_EXPIRED.msg}) — refetch your state and ` +
-        'redo what lived in the old session (for example presence subscriptions).',
+        'redo what lived in the old session (for example presence subscriptions). Add `&room_seq=<last room seq processed>` ' +
+        'to get the room pushes you missed as well: the welcome then says `roomReplayed` (they follow the session pushes) or ' +
+        '`roomResync: true` (some are gone: send `room.enter` again).',
       `- **One session per user.** A new login of the same user takes over: the older connection receives ${pushRef('session.kicked')} ` +
         `with code ${ERRORS.LOGGED_IN_ELSEWHERE.code} and is closed with ${CLOSE_CODES.LOGGED_IN_ELSEWHERE.code}. ` +
         `Do not reconnect automatically after ${CLOSE_CODES.LOGGED_IN_ELSEWHERE.code}: ask the user. Resuming a session on a ` +
@@ -238,7 +240,7 @@ function pushSection(pushes: Array<[string, PushDef]>, ops: Array<[string, OpDef
   const stream = {
     session: 'session (carries `seq`, replayed on resume)',
     control: 'control (no `seq`, never replayed)',
-    room: 'room (published to the room, carries `ch`, not replayed)',
+    room: 'room (published to the room, carries `ch` and the channel `seq`, replayed on resume with `room_seq`)',
   };
   return [
     '## Pushes',

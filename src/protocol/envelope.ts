@@ -25,7 +25,7 @@ export interface PushEnvelope {
   op: string;
   d: unknown;
   seq?: number;
-  /** Room-topic pushes: the channel they were published on, e.g. "room/12". */
+  /** Room-topic pushes: the channel they were published on, e.g. "room/12"; `seq` then counts per channel. */
   ch?: string;
 }
 

@@ -5,16 +5,16 @@ import { presenceActor, type PresenceMsg, type PresenceState } from '../actors/p
 import { ActorRuntime } from '../actors/runtime.js';
 import { Singleton } from '../actors/singleton.js';
 import type { EffectPorts } from '../actors/effects.js';
-import { roomActor, type RoomMsg, type RoomState } from '../actors/room.js';
+import { roomActor, topicOf, type RoomMsg, type RoomState } from '../actors/room.js';
 import { userActor, type UserMsg, type UserState } from '../actors/user.js';
 import { systemClock, type Clock } from '../clock.js';
-import { encode } from '../protocol/codec.js';
 import { CLOSE_CODES } from '../protocol/errors.js';
 import { openDatabase } from '../storage/database.js';
 import { DeadlineIndex } from '../storage/deadline-index.js';
 import { SqliteJournalEngine } from '../storage/journal-engine.js';
 import { RoomRegistry } from '../storage/room-registry.js';
 import { mountAdminRoutes } from './admin.js';
+import { RoomChannels } from './channels.js';
 import type { Config } from './config.js';
 import { wsBehavior } from './gateway.js';
 import { createHandlers } from './handlers.js';
@@ -51,15 +51,24 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   const runtime = new ActorRuntime(engine);
   const app = uWS.App();
-  const publish: EffectPorts['publish'] = (topic, op, d) => {
-    // Encoded once, delivered to every subscriber by uWS in C++.
-    app.publish(topic, encode({ op, d, ch: topic }), true);
-    metrics.messagesOut.inc(app.numSubscribers(topic));
-  };
+  const channels = new RoomChannels({
+    clock,
+    bufferSize: config.resumeBuffer,
+    keepMs: config.resumeGraceMs,
+    send: (topic, frame) => {
+      // Encoded once, delivered to every subscriber by uWS in C++.
+      app.publish(topic, frame, true);
+      metrics.messagesOut.inc(app.numSubscribers(topic));
+    },
+  });
+  const publish: EffectPorts['publish'] = (topic, op, d) => channels.publish(topic, op, d);
   const ports: EffectPorts = {
     push: (userId, op, d) => void sessions.push(userId, op, d),
     publish,
-    emit: (event) => roomService.onEvent(event),
+    emit: (event) => {
+      roomService.onEvent(event);
+      if (event.kind === 'room.closed') channels.closed(topicOf(event.roomId));
+    },
   };
   const common = { runtime, clock, ports, logger, askTimeoutMs: config.askTimeoutMs };
   const persistent = { ...common, snapshots: engine, deadlineStore: new DeadlineIndex(db), idleMs: config.actorIdleMs, snapshotEvery: config.snapshotEvery };
@@ -114,6 +123,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       metrics,
       sessions,
       handlers: createHandlers({ config, clock, users, presence, rooms, roomService }),
+      roomFramesSince: (topic, seq) => channels.since(topic, seq),
       isReady: () => ready,
       login: (s) => users.ask(s.userId, { t: 'login', sessionId: s.id, role: s.role, profile: s.profile }),
     }),

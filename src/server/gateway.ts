@@ -34,6 +34,8 @@ export interface GatewayDeps {
   isReady(): boolean;
   /** Records the session as the user's latest (durably) before it is welcomed. */
   login(session: Session): Promise<void>;
+  /** Room pushes after `seq` on a topic; null when some are gone. */
+  roomFramesSince(topic: string, seq: number): Buffer[] | null;
 }
 
 /** The `/ws` route: authenticate at upgrade, then decode → validate → rate-limit → handle → reply. */
@@ -113,6 +115,7 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       // A fresh session starts at seq 0: pushes buffered while the login was
       // being recorded follow the welcome like replayed ones.
       const since = resumed ? (data.resume?.lastSeq ?? 0) : 0;
+      const room = resumed ? roomReplay(session, data.resume?.roomSeq) : undefined;
       data.conn.send(
         encode({
           op: 'session.welcome',
@@ -126,10 +129,12 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
             ...(resync ? { resync } : {}),
             serverTime: clock.now(),
             resumeGraceMs: config.resumeGraceMs,
+            ...(room ? { roomReplayed: room.frames?.length ?? 0, roomResync: room.frames === null } : {}),
           },
         }),
       );
       sessions.activate(session, since);
+      for (const frame of room?.frames ?? []) data.conn.send(frame);
     };
     if (resumed) {
       welcome();
@@ -139,6 +144,13 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       logger.error({ ...ids, err }, 'login could not be recorded; closing');
       data.conn.end(CLOSE_CODES.INTERNAL_ERROR.code, CLOSE_CODES.INTERNAL_ERROR.reason);
     });
+  };
+
+  /** The room pushes a resuming client missed, when it says which it saw last (`room_seq`). */
+  const roomReplay = (session: Session, roomSeq: number | undefined) => {
+    const topic = [...session.topics][0];
+    if (roomSeq === undefined || topic === undefined) return undefined;
+    return { frames: deps.roomFramesSince(topic, roomSeq) };
   };
 
   const message = (ws: WebSocket<SocketData>, bytes: ArrayBuffer, isBinary: boolean) => {
@@ -216,17 +228,18 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
   } as WebSocketBehavior<SocketData>;
 }
 
-/** `?resume=<sessionId>&last_seq=<n>`: both or neither. */
+/** `?resume=<sessionId>&last_seq=<n>` (both or neither), optionally `&room_seq=<n>` for the room's pushes. */
 function resumeFrom(query: string): ResumeRequest | undefined {
   const params = new URLSearchParams(query);
   const sessionId = params.get('resume');
   const lastSeq = params.get('last_seq');
+  const roomSeq = params.get('room_seq');
   if (sessionId === null && lastSeq === null) return undefined;
-  const seq = Number(lastSeq);
-  if (!sessionId || sessionId.length > 64 || lastSeq === null || !/^\d{1,15}$/.test(lastSeq) || !Number.isSafeInteger(seq)) {
-    throw new ProtocolError('BAD_PARAMETER', 'resume needs resume=<session id>&last_seq=<integer>');
+  const isCount = (v: string | null): v is string => v !== null && /^\d{1,15}$/.test(v);
+  if (!sessionId || sessionId.length > 64 || !isCount(lastSeq) || (roomSeq !== null && !isCount(roomSeq))) {
+    throw new ProtocolError('BAD_PARAMETER', 'resume needs resume=<session id>&last_seq=<integer>[&room_seq=<integer>]');
   }
-  return { sessionId, lastSeq: seq };
+  return { sessionId, lastSeq: Number(lastSeq), ...(roomSeq !== null ? { roomSeq: Number(roomSeq) } : {}) };
 }
 
 function idOrZero(bytes: ArrayBuffer, isBinary: boolean): number {

@@ -40,6 +40,8 @@ export interface SessionEvents {
 export interface ResumeRequest {
   sessionId: string;
   lastSeq: number;
+  /** Seq of the last room push the client saw, to get the room pushes it missed. */
+  roomSeq?: number;
 }
 
 export interface OpenResult {

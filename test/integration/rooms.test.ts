@@ -154,3 +154,33 @@ t.test('host disconnect: grace, then abnormal close; a host coming back in time 
   ts.clock.advance(1);
   t.match(await ended, { roomId, reason: 'abnormal' });
 });
+
+t.test('resume with room_seq: the room pushes missed while away follow the welcome, in order', async (t) => {
+  const ts = await startTestServer(t);
+  const host = await ts.connect(100, 'host');
+  const { roomId } = await host.request('room.open', { title: 'resume' });
+  const v = await ts.connect(1);
+  await v.request('room.enter', { roomId });
+  const first = v.next('chat.message');
+  await host.request('chat.send', { text: 'seen' });
+  await first;
+  const seen = v.roomSeq!;
+  t.equal(seen.ch, `room/${roomId}`);
+  await ts.drop(v);
+  await host.request('chat.send', { text: 'missed 1' });
+  await host.request('chat.send', { text: 'missed 2' });
+
+  const { LiveClient } = await import('../../src/client/index.js');
+  const back = LiveClient.create(ts.url, { token: ts.token(1), resume: { sessionId: v.sessionId, lastSeq: v.lastSeq, roomSeq: seen.seq } });
+  const lines: Array<[string, number | undefined]> = [];
+  back.on('chat.message', (d, seq) => lines.push([d.text, seq]));
+  await back.start();
+  t.teardown(() => void back.drop());
+  t.match(back.welcome, { resumed: true, roomReplayed: 2, roomResync: false });
+  await host.request('chat.send', { text: 'live again' });
+  await waitFor(() => lines.length === 3, 'the live line after the replayed ones');
+  t.same(lines, [['missed 1', seen.seq + 1], ['missed 2', seen.seq + 2], ['live again', seen.seq + 3]]);
+
+  const again = await ts.connect(1, 'viewer', { resume: { sessionId: back.sessionId, lastSeq: back.lastSeq, roomSeq: 0 } });
+  t.match(again.welcome, { resumed: true, roomReplayed: seen.seq + 3, roomResync: false }, 'from 0: the whole channel, still buffered');
+});

@@ -82,3 +82,27 @@ t.test('session registry: buffering before welcome, grace, replacement', (t) => 
   t.same([...c4.topics], []);
   t.end();
 });
+
+t.test('room channels: per-topic seq, replay after a seq, null when the gap is gone', async (t) => {
+  const { RoomChannels } = await import('../../src/server/channels.js');
+  const clock = new FakeClock(0);
+  const sent: Array<[string, unknown]> = [];
+  const channels = new RoomChannels({ clock, bufferSize: 2, keepMs: 1000, send: (topic, frame) => void sent.push([topic, decode(frame)]) });
+  channels.publish('room/1', 'room.likes', { n: 1 });
+  channels.publish('room/2', 'room.likes', { n: 2 });
+  channels.publish('room/1', 'room.likes', { n: 3 });
+  t.same(sent, [
+    ['room/1', { op: 'room.likes', d: { n: 1 }, ch: 'room/1', seq: 1 }],
+    ['room/2', { op: 'room.likes', d: { n: 2 }, ch: 'room/2', seq: 1 }],
+    ['room/1', { op: 'room.likes', d: { n: 3 }, ch: 'room/1', seq: 2 }],
+  ]);
+  t.same(channels.since('room/1', 1)?.map((f) => decode(f)), [{ op: 'room.likes', d: { n: 3 }, ch: 'room/1', seq: 2 }]);
+  channels.publish('room/1', 'room.likes', { n: 4 });
+  t.equal(channels.since('room/1', 0), null, 'seq 1 fell out of the two-frame buffer');
+  t.equal(channels.since('room/1', 9), null, 'a seq from the future (another server run)');
+  t.same(channels.since('room/1', 3), [], 'up to date');
+  channels.closed('room/1');
+  clock.advance(1000);
+  t.equal(channels.since('room/1', 3), null, 'forgotten a while after the room closed');
+  t.same(channels.since('room/9', 0), [], 'a channel with nothing published yet');
+});

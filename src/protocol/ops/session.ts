@@ -48,6 +48,12 @@ export const sessionPushes = {
       resync: Type.Optional(WireErrorSchema),
       serverTime: Millis,
       resumeGraceMs: SafeInt({ minimum: 0 }),
+      roomReplayed: Type.Optional(
+        SafeInt({ minimum: 0, description: 'on a resume with room_seq: number of room pushes that follow (after the session pushes)' }),
+      ),
+      roomResync: Type.Optional(
+        Type.Boolean({ description: 'on a resume with room_seq: true when some room pushes are gone; send room.enter again' }),
+      ),
     }),
   }),
   'session.kicked': definePush({
