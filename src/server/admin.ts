@@ -6,6 +6,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Directory } from '../actors/directory.js';
 import type { RoomMsg, RoomState } from '../actors/room.js';
 import { ProtocolError, toWireError } from '../protocol/errors.js';
+import { bearerToken } from './auth.js';
 import { refuse, sendJson } from './http.js';
 
 /**
@@ -72,7 +73,7 @@ function roomIdOf(param: string): number {
 
 function authorized(req: HttpRequest, token: string): boolean {
   if (!token) return false;
-  const given = Buffer.from(req.getHeader('authorization').match(/^Bearer\s+(\S+)$/i)?.[1] ?? '');
+  const given = Buffer.from(bearerToken(req.getHeader('authorization')) ?? '');
   const want = Buffer.from(token);
   return given.length === want.length && timingSafeEqual(given, want);
 }

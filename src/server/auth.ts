@@ -71,10 +71,15 @@ function profileFrom(p: Record<string, unknown>): Profile {
   return { nickname: str(p.nick, 64), avatar: str(p.avatar, 512), gender, level };
 }
 
+/** The token of an `Authorization: Bearer …` header, if that is what it holds. */
+export function bearerToken(authorization: string): string | undefined {
+  return authorization.trim().match(/^Bearer\s+(\S+)$/i)?.[1];
+}
+
 /** Token from `Authorization: Bearer …` or, for clients that cannot set headers, `?token=`. */
 export function tokenFrom(authorization: string, query: string): string | undefined {
-  const bearer = authorization.trim().match(/^Bearer\s+(\S+)$/i);
-  if (bearer) return bearer[1];
+  const bearer = bearerToken(authorization);
+  if (bearer) return bearer;
   const fromQuery = new URLSearchParams(query).get('token');
   return fromQuery || undefined;
 }

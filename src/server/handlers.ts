@@ -33,17 +33,11 @@ export type Handlers = { [K in OpName]: OpHandler<K> };
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
   const { config, clock, users, presence, rooms, roomService } = deps;
-  const currentRoom = (userId: number) => {
-    const roomId = roomService.roomOf(userId);
-    if (roomId === undefined) throw new ProtocolError('NOT_IN_ROOM', 'enter a room first');
-    return roomId;
-  };
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
     return roomId;
   };
-  const say = async (session: Session, text: string, kind: 'message' | 'barrage') => roomService.say(session.userId, session.profile, text, kind);
   return {
     'session.ping': async () => ({ now: clock.now() }),
     'session.whoami': async ({ session }) => {
@@ -69,7 +63,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       }),
     'room.enter': ({ session }, d) => roomService.enter(session.userId, { t: 'enter', userId: session.userId, profile: session.profile }, d.roomId),
     'room.leave': async ({ session }) => {
-      currentRoom(session.userId);
+      roomService.currentRoom(session.userId);
       if (roomService.hostedBy(session.userId) !== undefined) throw new ProtocolError('PERMISSION_DENIED', 'a host closes the room instead');
       await roomService.leaveCurrent(session.userId);
       return {};
@@ -80,12 +74,12 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'room.close': ({ session }, d) =>
       rooms.ask(hostedRoom(session.userId), { t: 'close', by: session.userId, countdownMs: (d.countdownSec ?? 0) * 1000 }),
     'room.like': async ({ session }, d) => {
-      roomService.like(currentRoom(session.userId), d.count ?? 1);
+      roomService.like(roomService.currentRoom(session.userId), d.count ?? 1);
       return {};
     },
     'room.list': async (_ctx, d) => roomService.list(d.page, d.pageSize),
-    'chat.send': ({ session }, d) => say(session, d.text, 'message'),
-    'chat.barrage': ({ session }, d) => say(session, d.text, 'barrage'),
+    'chat.send': async ({ session }, d) => roomService.say(session.userId, session.profile, d.text, 'message'),
+    'chat.barrage': async ({ session }, d) => roomService.say(session.userId, session.profile, d.text, 'barrage'),
     'chat.emoticons': async () => ({ emoticons: emoticons(config.emoticonBaseUrl) }),
   };
 }

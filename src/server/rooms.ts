@@ -106,8 +106,11 @@ export class RoomService {
     return open.length;
   }
 
-  roomOf(userId: number): number | undefined {
-    return this.memberOf.get(userId);
+  /** The room the user is in, or NOT_IN_ROOM (39). */
+  currentRoom(userId: number): number {
+    const roomId = this.memberOf.get(userId);
+    if (roomId === undefined) throw new ProtocolError('NOT_IN_ROOM', 'enter a room first');
+    return roomId;
   }
 
   hostedBy(hostId: number): number | undefined {
@@ -181,8 +184,7 @@ export class RoomService {
    */
   say(userId: number, profile: Profile, text: string, kind: 'message' | 'barrage'): { msgId: number } {
     const { config, clock } = this.deps;
-    const roomId = this.memberOf.get(userId);
-    if (roomId === undefined) throw new ProtocolError('NOT_IN_ROOM', 'enter a room first');
+    const roomId = this.currentRoom(userId);
     if (this.mutedIn.get(roomId)?.has(userId)) throw new ProtocolError('MUTED');
     let bucket = this.chatBuckets.get(userId);
     if (!bucket) this.chatBuckets.set(userId, (bucket = new TokenBucket(config.chatPerSec, config.chatBurst, clock.now())));
