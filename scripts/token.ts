@@ -17,11 +17,14 @@ const { values } = parseArgs({
 const userId = Number(values.user);
 if (!Number.isSafeInteger(userId) || userId < 1) throw new Error('--user must be a positive integer');
 if (values.role !== 'host' && values.role !== 'viewer') throw new Error('--role must be host or viewer');
-const gender = values.gender === 'male' || values.gender === 'female' ? values.gender : '';
+const gender = values.gender;
+if (gender !== '' && gender !== 'male' && gender !== 'female') throw new Error('--gender must be male, female or empty');
+const level = Number(values.level);
+if (!Number.isInteger(level) || level < 0 || level > 1000) throw new Error('--level must be an integer 0..1000');
 const token = mintToken(loadConfig().tokenSecret, {
   userId,
   role: values.role,
-  profile: { nickname: values.nick ?? '', avatar: values.avatar ?? '', gender, level: Number(values.level) },
+  profile: { nickname: values.nick ?? '', avatar: values.avatar ?? '', gender, level },
   ttlSec: Number(values.ttl),
 });
 process.stdout.write(`${token}\n`);

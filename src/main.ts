@@ -2,6 +2,7 @@ import { FakeClock } from './clock.js';
 import { startServer } from './server/app.js';
 import { ConfigError, isDevSecret, loadConfig } from './server/config.js';
 import { createLogger } from './server/logger.js';
+import { DatabaseInUseError } from './storage/database.js';
 
 /** Process entry: config from the environment, then run until SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -56,6 +57,8 @@ function testClock(): FakeClock | undefined {
 }
 
 main().catch((err) => {
-  process.stderr.write(`fatal: ${(err as Error).stack ?? err}\n`);
+  // Refusals to start that name their cause need no stack trace.
+  const expected = err instanceof DatabaseInUseError || /^cannot listen on /.test((err as Error).message);
+  process.stderr.write(expected ? `cannot start: ${(err as Error).message}\n` : `fatal: ${(err as Error).stack ?? err}\n`);
   process.exit(1);
 });

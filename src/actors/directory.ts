@@ -1,19 +1,20 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../clock.js';
 import { ProtocolError } from '../protocol/errors.js';
+import type { DurableWrite } from '../storage/durable-writes.js';
 import { askActor } from './ask.js';
 import type { EffectPorts } from './effects.js';
 import type { ActorRuntime, ActorRef } from './runtime.js';
-import { persistentHandler, type ActorDef, type Deadline, type Envelope, type Journaled } from './shell.js';
+import { JournalWriteFailed, persistentHandler, type ActorDef, type Deadline, type Envelope, type Journaled } from './shell.js';
 
-/** Where actors holding deadlines are listed, so they can be woken at start. */
+/** The deadline index as the directory reads it at start (rows are written with journal entries). */
 export interface DeadlineStore {
-  set(key: string, nextAt: number): void;
+  dueOf(kind: string): Array<{ key: string; nextAt: number }>;
+  /** Drops a row no actor state backs any more (found when the actor came back without deadlines). */
   clear(key: string): void;
-  keysOf(kind: string): string[];
 }
 
-/** What the directory needs of storage to snapshot an actor it passivates. */
+/** What the directory needs of storage to snapshot its actors. */
 export interface SnapshotStore {
   lastSequence(key: string): number;
   takeSnapshot(snapshot: { data: unknown; sequenceNumber: number; key: string; createdAt: number }): Promise<void>;
@@ -30,8 +31,17 @@ export interface DirectoryOptions<S, M> {
   idleMs: number;
   snapshotEvery: number;
   askTimeoutMs: number;
+  /** Requests refused with BUSY (908) once this many messages wait for one actor. */
+  maxQueue?: number;
   /** Required when the actor kind has deadlines. */
   deadlineStore?: DeadlineStore;
+}
+
+export interface AskOptions {
+  /** Refuse with BUSY when the actor's queue is full (default); internal asks that must not be lost pass false. */
+  shed?: boolean;
+  /** Default: the directory's askTimeoutMs; Infinity waits until the actor answers or stops. */
+  timeoutMs?: number;
 }
 
 interface ArmedDeadline {
@@ -40,19 +50,24 @@ interface ArmedDeadline {
   fired: boolean;
 }
 
+/** The timer armed from the index at start, before the actor itself reports its deadlines. */
+const FROM_INDEX = '#index';
+
 interface Entry<M> {
   key: string;
   ref: ActorRef<Envelope<M>>;
   pending: number;
   lastUsed: number;
-  /** Persisted something since spawn: worth a snapshot when passivated. */
-  dirty: boolean;
+  /** Journaled since the last snapshot: worth a snapshot when passivated. */
+  sinceSnapshot: number;
+  retired: boolean;
 }
 
 /**
  * Spawns `<kind>:<id>` persistent actors on demand and passivates idle ones,
  * so 100k known users do not mean 100k live actors. A passivated actor is
- * snapshotted, stopped, and recovered from snapshot + journal on its next message.
+ * snapshotted, stopped, and recovered from snapshot + journal on its next
+ * message. Deadline timers outlive passivation: a firing timer recovers the actor.
  */
 export class Directory<S, M> {
   private readonly live = new Map<string, Entry<M>>();
@@ -61,13 +76,20 @@ export class Directory<S, M> {
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
+  private readonly maxQueue: number;
 
   constructor(private readonly opts: DirectoryOptions<S, M>) {
+    this.maxQueue = opts.maxQueue ?? Number.POSITIVE_INFINITY;
     this.scheduleSweep();
   }
 
   get size(): number {
     return this.live.size;
+  }
+
+  /** Deadline timers armed (actors holding deadlines, live or passivated). */
+  get armedActors(): number {
+    return this.armed.size;
   }
 
   tell(id: string | number, msg: M): void {
@@ -76,19 +98,37 @@ export class Directory<S, M> {
   }
 
   /** Sends and waits for the reducer's reply; a refused reply throws ProtocolError. */
-  async ask<R>(id: string | number, msg: M): Promise<R> {
+  async ask<R>(id: string | number, msg: M, opts: AskOptions = {}): Promise<R> {
+    const key = this.keyOf(id);
+    if (opts.shed !== false && (this.live.get(key)?.pending ?? 0) >= this.maxQueue) {
+      throw new ProtocolError('BUSY', `${this.opts.def.kind} queue full`);
+    }
     const entry = this.enter(id);
-    return askActor<M, R>(this.opts.runtime, entry.ref, msg, this.opts.askTimeoutMs, this.opts.logger, entry.key);
+    return askActor<M, R>(this.opts.runtime, entry.ref, msg, opts.timeoutMs ?? this.opts.askTimeoutMs, this.opts.logger, key);
   }
 
-  /** Wakes every actor of this kind that holds deadlines, so their timers run again (at start). */
-  wakeAll(): number {
-    const keys = this.opts.deadlineStore?.keysOf(this.opts.def.kind) ?? [];
-    for (const key of keys) {
-      const entry = this.enter(key.slice(this.opts.def.kind.length + 1));
-      this.opts.runtime.dispatch(entry.ref, { sys: 'rearm' });
+  /**
+   * At start: arms one timer per actor listed in the deadline index, at its
+   * next due time, without recovering anybody. When it fires (or a message
+   * comes first) the actor is recovered and re-reports its deadlines.
+   */
+  armFromIndex(): number {
+    const { deadlineStore, def, clock } = this.opts;
+    const rows = deadlineStore?.dueOf(def.kind) ?? [];
+    for (const { key, nextAt } of rows) {
+      const id = key.slice(def.kind.length + 1);
+      const wake: ArmedDeadline = {
+        at: nextAt,
+        fired: false,
+        handle: clock.setTimeout(() => {
+          wake.fired = true;
+          // Spawning is enough: a recovered actor's first message is `rearm`.
+          if (!this.closed) this.enter(id, false);
+        }, Math.max(0, nextAt - clock.now())),
+      };
+      this.armed.set(key, new Map([[FROM_INDEX, wake]]));
     }
-    return keys.length;
+    return rows.length;
   }
 
   /** Passivates every idle actor now (the sweep does this periodically). */
@@ -108,51 +148,69 @@ export class Directory<S, M> {
     await Promise.all([...this.live.values()].map((e) => this.passivate(e)));
   }
 
-  private enter(id: string | number): Entry<M> {
+  private keyOf(id: string | number): string {
+    return `${this.opts.def.kind}:${id}`;
+  }
+
+  /** The live entry of an actor, spawning (recovering) it if needed; counts one message in flight. */
+  private enter(id: string | number, counted = true): Entry<M> {
     if (this.closed) throw new ProtocolError('UNAVAILABLE');
-    const key = `${this.opts.def.kind}:${id}`;
+    const key = this.keyOf(id);
     let entry = this.live.get(key);
     if (!entry) {
-      entry = { key, ref: this.spawn(key, String(id)), pending: 0, lastUsed: 0, dirty: false };
+      entry = { key, ref: this.spawn(key, String(id)), pending: 0, lastUsed: 0, sinceSnapshot: 0, retired: false };
       this.live.set(key, entry);
+      if (this.opts.def.deadlines) {
+        // First in its mailbox: the recovered actor reports its deadlines before anything else.
+        entry.pending++;
+        this.opts.runtime.dispatch(entry.ref, { sys: 'rearm' });
+      }
     }
-    entry.pending++;
+    if (counted) entry.pending++;
     entry.lastUsed = this.opts.clock.now();
     return entry;
   }
 
   private spawn(key: string, id: string): ActorRef<Envelope<M>> {
     const { runtime, def, clock, ports, logger } = this.opts;
-    const log = logger.child({ actor: key });
-    const handler = persistentHandler(def, {
+    // Plain fields rather than a child logger per actor: a pino child costs about a kilobyte, and most actors never log.
+    const log = { error: (fields: object, msg: string) => logger.error({ ...fields, actor: key }, msg) };
+    const handler = persistentHandler<S, M>(def, {
       clock,
       ports,
       reply: (to, value) => runtime.reply(to, value),
       settled: (persisted) => this.settled(key, persisted),
-      persistFailed: (err) => log.error({ err }, 'journal write failed; message refused'),
-      deadlines: (list) => this.reconcileDeadlines(key, id, list as Deadline<M>[]),
+      persistFailed: (err) => log.error({ err }, 'journal write failed; message refused, the actor restarts from its journal'),
+      persisted: (state) => this.persisted(key, state),
+      deadlineWrite: (list): DurableWrite => ({ t: 'deadline', key, nextAt: list.length ? Math.min(...list.map((d) => d.at)) : null }),
+      deadlines: (list, rearm) => this.reconcileDeadlines(key, id, list as Deadline<M>[], rearm),
     });
     // The journal feeds Journaled<M> back in during recovery; callers only ever send envelopes.
-    return runtime.spawnPersistent<S, Envelope<M> | Journaled<M>>(key, handler, {
+    const ref = runtime.spawnPersistent<S, Envelope<M> | Journaled<M>>(key, handler as never, {
       initialState: def.initialState(id),
-      snapshotEvery: this.opts.snapshotEvery,
-      onCrash: (err, msg) => {
-        log.error({ err, msg }, 'actor crashed; it restarts from its journal on the next message');
-        this.live.delete(key);
+      fromSnapshot: def.fromSnapshot,
+      onCrash: (err) => {
+        if (!(err instanceof JournalWriteFailed)) log.error({ err }, 'actor crashed; it restarts from its journal on the next message');
+        // Only this incarnation: a successor may already be live under the same key.
+        if (this.live.get(key)?.ref === ref) this.live.delete(key);
+        this.wakeIdleWaiters();
       },
     }) as ActorRef<Envelope<M>>;
+    return ref;
   }
 
-  /** Arms timers for new or moved deadlines, cancels gone ones, and keeps the index in step. */
-  private reconcileDeadlines(key: string, id: string, list: Deadline<M>[]): void {
+  /** Arms timers for new or moved deadlines, cancels gone ones. */
+  private reconcileDeadlines(key: string, id: string, list: Deadline<M>[], rearm: boolean): void {
     const { clock, deadlineStore, logger } = this.opts;
     const before = this.armed.get(key) ?? new Map<string, ArmedDeadline>();
+    const fromIndex = before.get(FROM_INDEX);
+    before.delete(FROM_INDEX);
     const after = new Map<string, ArmedDeadline>();
     for (const d of list) {
       const prev = before.get(d.id);
       before.delete(d.id);
       if (prev && prev.at === d.at) {
-        if (prev.fired) logger.warn({ actor: key, deadline: d.id }, 'deadline still held after it fired; it fires again after a restart');
+        if (prev.fired && !rearm) logger.warn({ actor: key, deadline: d.id }, 'deadline still held after it fired; it fires again after a restart');
         after.set(d.id, prev);
         continue;
       }
@@ -166,22 +224,47 @@ export class Directory<S, M> {
       after.set(d.id, armed);
     }
     for (const gone of before.values()) clock.clearTimeout(gone.handle);
-    if (after.size === 0) {
-      this.armed.delete(key);
-      deadlineStore?.clear(key);
+    if (fromIndex) clock.clearTimeout(fromIndex.handle);
+    if (after.size > 0) {
+      this.armed.set(key, after);
       return;
     }
-    this.armed.set(key, after);
-    if (!deadlineStore) throw new Error(`${this.opts.def.kind} actors hold deadlines but the directory has no deadline store`);
-    deadlineStore.set(key, Math.min(...[...after.values()].map((d) => d.at)));
+    this.armed.delete(key);
+    // Listed in the index but holding nothing: a stale row (e.g. written by an older build); drop it.
+    if (fromIndex && rearm) deadlineStore?.clear(key);
   }
 
-  private settled(key: string, persisted: boolean): void {
+  private persisted(key: string, state: S): void {
     const entry = this.live.get(key);
     if (!entry) return;
-    entry.pending = Math.max(0, entry.pending - 1);
-    entry.lastUsed = this.opts.clock.now();
-    entry.dirty ||= persisted;
+    entry.retired = this.opts.def.retired?.(state) ?? false;
+    if (entry.retired || ++entry.sinceSnapshot < this.opts.snapshotEvery) return;
+    entry.sinceSnapshot = 0;
+    void this.snapshot(key, state);
+  }
+
+  private async snapshot(key: string, state: S): Promise<void> {
+    const { snapshots, def, clock, logger } = this.opts;
+    try {
+      const data = def.toSnapshot ? def.toSnapshot(state) : state;
+      await snapshots.takeSnapshot({ data, sequenceNumber: snapshots.lastSequence(key), key, createdAt: clock.now() });
+    } catch (err) {
+      logger.warn({ err, actor: key }, 'snapshot failed; the journal still has everything');
+    }
+  }
+
+  private settled(key: string, _persisted: boolean): void {
+    const entry = this.live.get(key);
+    if (entry) {
+      entry.pending = Math.max(0, entry.pending - 1);
+      entry.lastUsed = this.opts.clock.now();
+      // A finished actor (a closed room) has nothing left to do in memory.
+      if (entry.retired && entry.pending === 0 && !this.closed) void this.passivate(entry);
+    }
+    this.wakeIdleWaiters();
+  }
+
+  private wakeIdleWaiters(): void {
     if (this.idleWaiters.length && this.allIdle()) this.idleWaiters.splice(0).forEach((wake) => wake());
   }
 
@@ -195,15 +278,16 @@ export class Directory<S, M> {
   }
 
   private async passivate(entry: Entry<M>): Promise<void> {
-    const { runtime, snapshots, logger } = this.opts;
+    const { runtime, snapshots, def, clock, logger } = this.opts;
     this.live.delete(entry.key);
-    // Read the journal position now: a successor spawned for the same key may
-    // append after this point, and the snapshot must match this actor's state.
-    const sequenceNumber = snapshots.lastSequence(entry.key);
     try {
-      if (entry.dirty && sequenceNumber > 0) {
-        const data = await runtime.query<Envelope<M>, S>(entry.ref, (replyTo) => ({ sys: 'state', replyTo }), this.opts.askTimeoutMs);
-        await snapshots.takeSnapshot({ data, sequenceNumber, key: entry.key, createdAt: this.opts.clock.now() });
+      if (entry.sinceSnapshot > 0 && !entry.retired) {
+        // Read the journal position now: a successor spawned for the same key may
+        // append after this point, and the snapshot must match this actor's state.
+        const sequenceNumber = snapshots.lastSequence(entry.key);
+        const state = await runtime.ask<Envelope<M>, S>(entry.ref, (replyTo) => ({ sys: 'state', replyTo }), this.opts.askTimeoutMs);
+        const data = def.toSnapshot ? def.toSnapshot(state) : state;
+        await snapshots.takeSnapshot({ data, sequenceNumber, key: entry.key, createdAt: clock.now() });
       }
     } catch (err) {
       logger.warn({ err, actor: entry.key }, 'snapshot on passivation failed; the journal still has everything');

@@ -1,6 +1,7 @@
 import type { ErrorName } from '../protocol/errors.js';
 import type { PushName } from '../protocol/ops/index.js';
 import type { Profile } from '../protocol/schemas.js';
+import type { DurableWrite } from '../storage/durable-writes.js';
 
 /**
  * What a reducer wants done, as data. The shell runs effects only for live
@@ -36,6 +37,8 @@ export type Reply = { ok: true; value: unknown } | { ok: false; error: ErrorName
 export interface Step<S> {
   state: S;
   effects: Effect[];
+  /** Rows in storage tables that commit with this message's journal entry (only when the state changed). */
+  writes?: DurableWrite[];
 }
 
 export const ok = (value: unknown = {}): Effect => ({ type: 'reply', reply: { ok: true, value } });

@@ -17,7 +17,11 @@ export interface Viewer {
   at: number;
 }
 
-/** A public live room (6.2). Everything here is journaled and survives restarts. */
+/**
+ * A public live room (6.2). Everything here is journaled and survives restarts.
+ * `viewers` and `seen` are updated in place (see ActorDef): entering a room of
+ * thousands costs O(1).
+ */
 export interface RoomState {
   roomId: number;
   status: 'new' | 'open' | 'closing' | 'closed';
@@ -33,13 +37,13 @@ export interface RoomState {
   /** Set while the host is disconnected: the room closes as abnormal at this time. */
   hostAwayUntil: number | null;
   /** Current viewers by user id, in order of entry. */
-  viewers: Record<string, Viewer>;
+  viewers: Map<number, Viewer>;
   bans: Record<string, number>;
   muted: Record<string, true>;
   likes: number;
   peakViewers: number;
   /** Distinct viewers so far. */
-  seen: Record<string, true>;
+  seen: Set<number>;
   gifts: number;
   credits: number;
 }
@@ -71,12 +75,27 @@ export function initialRoomState(id: string): RoomState {
   return {
     roomId: Number(id), status: 'new', hostId: 0, host: { nickname: '', avatar: '', gender: '', level: 0 }, title: '',
     seatLimit: 0, pricePerMinute: 0, openedAt: 0, closesAt: null, nextTickAt: null, hostAwayUntil: null,
-    viewers: {}, bans: {}, muted: {}, likes: 0, peakViewers: 0, seen: {}, gifts: 0, credits: 0,
+    viewers: new Map(), bans: {}, muted: {}, likes: 0, peakViewers: 0, seen: new Set(), gifts: 0, credits: 0,
   };
 }
 
+/** Snapshot form: Maps and Sets as arrays (MessagePack maps would come back as objects with string keys). */
+export function roomToSnapshot(s: RoomState): unknown {
+  return { ...s, viewers: [...s.viewers], seen: [...s.seen] };
+}
+
+export function roomFromSnapshot(data: unknown): RoomState {
+  const d = data as Omit<RoomState, 'viewers' | 'seen'> & { viewers: unknown; seen: unknown };
+  // Snapshots of earlier builds kept both as objects keyed by user id.
+  const viewers = Array.isArray(d.viewers)
+    ? new Map(d.viewers as Array<[number, Viewer]>)
+    : new Map(Object.entries(d.viewers as Record<string, Viewer>).map(([id, v]) => [Number(id), v]));
+  const seen = new Set(Array.isArray(d.seen) ? (d.seen as number[]) : Object.keys(d.seen as object).map(Number));
+  return { ...d, viewers, seen };
+}
+
 const live = (s: RoomState) => s.status === 'open' || s.status === 'closing';
-const viewerCount = (s: RoomState) => Object.keys(s.viewers).length;
+const viewerCount = (s: RoomState) => s.viewers.size;
 const same = (s: RoomState, effects: Effect[]): Step<RoomState> => ({ state: s, effects });
 
 /** The room as one user sees it (5.2 reply). */
@@ -105,22 +124,30 @@ function listing(s: RoomState): Effect {
   });
 }
 
-function without<T>(record: Record<string, T>, key: number): Record<string, T> {
-  const { [key]: _gone, ...rest } = record;
-  return rest;
-}
+const member = (userId: number, profile: Profile) => ({ userId, profile });
 
 export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomRules): Step<RoomState> {
   const topic = topicOf(s.roomId);
   if (msg.t === 'open') {
     if (s.status !== 'new') return same(s, [fail('INVALID_ROOM', 'room id already used')]);
     const opened: RoomState = { ...s, status: 'open', hostId: msg.hostId, host: msg.host, title: msg.title, seatLimit: msg.seatLimit, pricePerMinute: msg.pricePerMinute, openedAt: now };
-    return { state: opened, effects: [openedEvent(opened), listing(opened), ok(viewOf(opened, msg.hostId))] };
+    return {
+      state: opened,
+      effects: [openedEvent(opened), listing(opened), ok(viewOf(opened, msg.hostId))],
+      // The registry row commits with this journal entry: a failed open leaves nothing behind.
+      writes: [{ t: 'room.open', roomId: s.roomId, hostId: msg.hostId, at: now }],
+    };
   }
   if (!live(s)) {
-    // A closed room still answers replays of its deadlines and the restart wake-up, quietly.
-    // A room registered as open but closed (or never opened) before a crash is released now.
-    if (msg.t === 'restarted') return same(s, [emit({ kind: 'room.closed', roomId: s.roomId, hostId: s.hostId })]);
+    // A room the registry lists as open whose state is not (only databases of
+    // earlier builds, which wrote the row apart from the journal): release it.
+    if (msg.t === 'restarted') {
+      return {
+        state: { ...s, status: 'closed' },
+        effects: [emit({ kind: 'room.closed', roomId: s.roomId, hostId: s.hostId })],
+        writes: [{ t: 'room.close', roomId: s.roomId, at: now, totals: totalsOf(s, now) }],
+      };
+    }
     return same(s, [fail('INVALID_ROOM')]);
   }
   switch (msg.t) {
@@ -128,37 +155,40 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
       if (msg.userId === s.hostId) return same(s, [ok(viewOf(s, msg.userId))]);
       const bannedUntil = s.bans[msg.userId];
       if (bannedUntil !== undefined && bannedUntil > now) return same(s, [fail('CANNOT_WATCH', `until ${new Date(bannedUntil).toISOString()}`)]);
-      if (s.viewers[msg.userId]) return same(s, [ok(viewOf(s, msg.userId))]);
+      if (s.viewers.has(msg.userId)) return same(s, [ok(viewOf(s, msg.userId))]);
       if (viewerCount(s) >= s.seatLimit) return same(s, [fail('NO_SEATS')]);
-      const viewers = { ...s.viewers, [msg.userId]: { profile: msg.profile, at: now } };
-      const n = Object.keys(viewers).length;
-      const next = { ...s, viewers, peakViewers: Math.max(s.peakViewers, n), seen: s.seen[msg.userId] ? s.seen : { ...s.seen, [msg.userId]: true as const } };
+      s.viewers.set(msg.userId, { profile: msg.profile, at: now });
+      s.seen.add(msg.userId);
+      const n = viewerCount(s);
+      const next = { ...s, peakViewers: Math.max(s.peakViewers, n) };
       return {
         state: next,
         effects: [
           ok(viewOf(next, msg.userId)),
-          publish(topic, 'room.user_entered', { roomId: s.roomId, user: { userId: msg.userId, profile: msg.profile }, viewers: n }),
+          // Coalesced by the room channel: a burst of entries reaches the room as one push.
+          publish(topic, 'room.user_entered', { roomId: s.roomId, users: [member(msg.userId, msg.profile)], viewers: n }),
           listing(next),
         ],
       };
     }
     case 'leave': {
-      if (!s.viewers[msg.userId]) return same(s, [fail('NOT_IN_ROOM')]);
-      const next = { ...s, viewers: without(s.viewers, msg.userId) };
+      if (!s.viewers.delete(msg.userId)) return same(s, [fail('NOT_IN_ROOM')]);
+      const next = { ...s };
       return { state: next, effects: [ok(), ...departure(next, msg.userId, msg.reason), listing(next)] };
     }
     case 'view':
       return same(s, [ok(viewOf(s, msg.userId))]);
     case 'viewers': {
-      const all = Object.entries(s.viewers).reverse();
+      const all = [...s.viewers].reverse();
       const page = all.slice((msg.page - 1) * msg.pageSize, msg.page * msg.pageSize);
-      return same(s, [ok({ total: all.length, viewers: page.map(([id, v]) => ({ userId: Number(id), profile: v.profile })) })]);
+      return same(s, [ok({ total: all.length, viewers: page.map(([id, v]) => member(id, v.profile)) })]);
     }
     case 'kick': {
       if (msg.by !== s.hostId) return same(s, [fail('PERMISSION_DENIED', 'only the host of this room')]);
-      if (!s.viewers[msg.userId]) return same(s, [fail('NOT_IN_ROOM')]);
+      if (!s.viewers.delete(msg.userId)) return same(s, [fail('NOT_IN_ROOM')]);
       const until = now + rules.kickBanMs;
-      const next = { ...s, viewers: without(s.viewers, msg.userId), bans: { ...s.bans, [msg.userId]: until } };
+      s.bans[msg.userId] = until;
+      const next = { ...s };
       return {
         state: next,
         effects: [ok(), push(msg.userId, 'room.kicked', { roomId: s.roomId, until }), ...departure(next, msg.userId, 'kicked'), listing(next)],
@@ -166,11 +196,12 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
     }
     case 'mute': {
       if (msg.by !== s.hostId) return same(s, [fail('PERMISSION_DENIED', 'only the host of this room')]);
-      if (!s.viewers[msg.userId]) return same(s, [fail('NOT_IN_ROOM')]);
+      if (!s.viewers.has(msg.userId)) return same(s, [fail('NOT_IN_ROOM')]);
       if ((s.muted[msg.userId] === true) === msg.muted) return same(s, [ok()]);
-      const muted = msg.muted ? { ...s.muted, [msg.userId]: true as const } : without(s.muted, msg.userId);
+      if (msg.muted) s.muted[msg.userId] = true;
+      else delete s.muted[msg.userId];
       return {
-        state: { ...s, muted },
+        state: { ...s },
         // The server's mirror learns of the mute before the host hears "ok".
         effects: [
           emit({ kind: 'room.muted', roomId: s.roomId, userId: msg.userId, muted: msg.muted }),
@@ -211,7 +242,7 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
       return same({ ...s, hostAwayUntil: null }, []);
     case 'restarted': {
       // Every socket is gone: viewers re-enter after they reconnect; the host gets the usual grace.
-      const next = { ...s, viewers: {}, hostAwayUntil: s.hostAwayUntil ?? now + rules.hostGraceMs };
+      const next = { ...s, viewers: new Map<number, Viewer>(), hostAwayUntil: s.hostAwayUntil ?? now + rules.hostGraceMs };
       return { state: next, effects: [openedEvent(next), listing(next)] };
     }
   }
@@ -225,7 +256,8 @@ function openedEvent(s: RoomState): Effect {
 function departure(s: RoomState, userId: number, reason: 'left' | 'kicked' | 'gone'): Effect[] {
   return [
     emit({ kind: 'room.member_left', roomId: s.roomId, userId }),
-    publish(topicOf(s.roomId), 'room.user_left', { roomId: s.roomId, userId, viewers: viewerCount(s), reason }),
+    // Coalesced by the room channel, like entries.
+    publish(topicOf(s.roomId), 'room.user_left', { roomId: s.roomId, users: [{ userId, reason }], viewers: viewerCount(s) }),
   ];
 }
 
@@ -239,17 +271,21 @@ function countdown(s: RoomState, now: number): Effect {
   return publish(topicOf(s.roomId), 'room.countdown', { roomId: s.roomId, secondsLeft: Math.max(0, Math.ceil((closesAt - now) / 1000)), closesAt });
 }
 
-function end(s: RoomState, now: number, reason: 'closed' | 'countdown' | 'abnormal' | 'admin', effects: Effect[]): Step<RoomState> {
-  const totals = {
-    durationSec: Math.max(0, Math.round((now - s.openedAt) / 1000)),
+function totalsOf(s: RoomState, now: number) {
+  return {
+    durationSec: s.openedAt ? Math.max(0, Math.round((now - s.openedAt) / 1000)) : 0,
     peakViewers: s.peakViewers,
-    totalViewers: Object.keys(s.seen).length,
+    totalViewers: s.seen.size,
     likes: s.likes,
     gifts: s.gifts,
     credits: s.credits,
   };
+}
+
+function end(s: RoomState, now: number, reason: 'closed' | 'countdown' | 'abnormal' | 'admin', effects: Effect[]): Step<RoomState> {
+  const totals = totalsOf(s, now);
   const ended = { roomId: s.roomId, reason, totals };
-  const next: RoomState = { ...s, status: 'closed', viewers: {}, closesAt: null, nextTickAt: null, hostAwayUntil: null };
+  const next: RoomState = { ...s, status: 'closed', viewers: new Map(), closesAt: null, nextTickAt: null, hostAwayUntil: null };
   return {
     state: next,
     effects: [
@@ -257,6 +293,8 @@ function end(s: RoomState, now: number, reason: 'closed' | 'countdown' | 'abnorm
       publish(topicOf(s.roomId), 'room.ended', ended),
       emit({ kind: 'room.closed', roomId: s.roomId, hostId: s.hostId }),
     ],
+    // The registry row closes with its totals; the room's journal is dropped in the same commit.
+    writes: [{ t: 'room.close', roomId: s.roomId, at: now, totals }],
   };
 }
 
@@ -274,5 +312,8 @@ export function roomActor(rules: RoomRules): ActorDef<RoomState, RoomMsg> {
     initialState: initialRoomState,
     reduce: (state, msg, now) => reduceRoom(state, msg, now, rules),
     deadlines: roomDeadlines,
+    retired: (s) => s.status === 'closed',
+    toSnapshot: roomToSnapshot,
+    fromSnapshot: roomFromSnapshot,
   };
 }

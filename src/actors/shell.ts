@@ -1,11 +1,18 @@
 import type { Clock } from '../clock.js';
+import type { DurableWrite } from '../storage/durable-writes.js';
 import type { Effect, EffectPorts, Reply, Step } from './effects.js';
 import type { Handler, ReplyTo } from './runtime.js';
 
 /**
- * One kind of actor: its state, and a pure reducer. `reduce` may not read the
+ * One kind of actor: its state, and a reducer. `reduce` may not read the
  * clock or do I/O; time comes in as `now`, which is journaled with the message
  * so replay reproduces the same state.
+ *
+ * A reducer signals a change by returning a different top-level object; it may
+ * update nested collections of the state in place (so one viewer entering a
+ * room of thousands costs O(1), not a copy of the room), because a state whose
+ * journal write fails is thrown away: the actor stops and recovers from its
+ * journal. A refusal returns the same object and must not touch anything.
  */
 export interface ActorDef<S, M> {
   kind: string;
@@ -17,6 +24,11 @@ export interface ActorDef<S, M> {
    * it idempotently: it may arrive late, or for a deadline already gone.
    */
   deadlines?(state: S): Deadline<M>[];
+  /** A finished actor (a closed room): never snapshotted again; its journal was dropped when it finished. */
+  retired?(state: S): boolean;
+  /** Snapshot form of the state, when it holds values MessagePack would not give back (Maps); default: as is. */
+  toSnapshot?(state: S): unknown;
+  fromSnapshot?(data: unknown): S;
 }
 
 export interface Deadline<M> {
@@ -39,22 +51,34 @@ export interface Journaled<M> {
   at: number;
 }
 
-export interface ShellHooks {
+export interface ShellHooks<S = unknown> {
   clock: Clock;
   ports: EffectPorts;
   reply(to: ReplyTo, value: Reply | unknown): void;
   /** After every live message; `persisted` says whether it was journaled. */
   settled(persisted: boolean): void;
   persistFailed(err: unknown): void;
-  /** The actor's deadlines changed (or are re-reported after a start). */
-  deadlines?(list: Deadline<unknown>[]): void;
+  /** After a journaled message, with the new state (the directory snapshots every N). */
+  persisted?(state: S): void;
+  /** The durable write that records the actor's new deadlines in the index (same commit as the journal entry). */
+  deadlineWrite?(list: Deadline<unknown>[]): DurableWrite;
+  /** The actor's deadlines changed (after the commit), or are re-reported after a start (`rearm`). */
+  deadlines?(list: Deadline<unknown>[], rearm: boolean): void;
+}
+
+/** Thrown out of the handler when a journal write failed, so nact stops the actor (see ActorDef). */
+export class JournalWriteFailed extends Error {
+  constructor(cause: unknown) {
+    super('journal write failed', { cause });
+  }
 }
 
 /**
- * Turns a pure ActorDef into a nact handler: reduce; journal the message when
- * the state changed (before anyone is told); then run the effects.
+ * Turns an ActorDef into a nact handler: reduce; journal the message (with
+ * its durable side writes and the deadline index row, in one commit) when the
+ * state changed, before anyone is told; then arm timers and run the effects.
  */
-export function persistentHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks): Handler<S, Envelope<M> | Journaled<M>> {
+export function persistentHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks<S>): Handler<S, Envelope<M> | Journaled<M>> {
   return async (state, input, ctx) => {
     if (ctx.recovering) {
       const { m, at } = input as Journaled<M>;
@@ -63,7 +87,7 @@ export function persistentHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks):
     const envelope = input as Envelope<M>;
     if ('sys' in envelope) {
       if (envelope.sys === 'state') hooks.reply(envelope.replyTo, state);
-      else hooks.deadlines?.(def.deadlines?.(state) ?? []);
+      else hooks.deadlines?.(def.deadlines?.(state) ?? [], true);
       hooks.settled(false);
       return state;
     }
@@ -72,23 +96,24 @@ export function persistentHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks):
       // Timers may fire a hair early against the wall clock; a deadline's
       // message is handled at its due time at the earliest.
       const at = Math.max(hooks.clock.now(), envelope.due ?? 0);
+      // Read before reducing: the reducer may update nested state in place.
+      const before = def.deadlines?.(state) ?? [];
       const step = def.reduce(state, envelope.msg, at);
       if (step.state !== state) {
-        // Deadlines are indexed before the journal write: a crash in between
-        // leaves at worst a wake-up for a deadline that no longer exists.
-        const before = def.deadlines?.(state) ?? [];
         const after = def.deadlines?.(step.state) ?? [];
         const moved = !sameDeadlines(before, after);
-        if (moved) hooks.deadlines?.(after);
+        const writes = [...(step.writes ?? [])];
+        if (moved && hooks.deadlineWrite) writes.push(hooks.deadlineWrite(after));
         try {
-          await ctx.persist({ m: envelope.msg, at } satisfies Journaled<M>);
+          await ctx.persist({ m: envelope.msg, at } satisfies Journaled<M>, writes);
           persisted = true;
         } catch (err) {
-          if (moved) hooks.deadlines?.(before);
           hooks.persistFailed(err);
           if (envelope.replyTo) hooks.reply(envelope.replyTo, { ok: false, error: 'INTERNAL' } satisfies Reply);
-          return state;
+          throw new JournalWriteFailed(err);
         }
+        if (moved) hooks.deadlines?.(after, false);
+        hooks.persisted?.(step.state);
       }
       runEffects(step.effects, envelope.replyTo, hooks);
       return step.state;

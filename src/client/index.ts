@@ -15,6 +15,8 @@ export class ServerError extends Error {
   constructor(
     readonly code: number,
     msg: string,
+    /** With 908 BUSY: wait at least this long (plus jitter) before retrying. */
+    readonly retryAfterMs?: number,
   ) {
     super(msg);
   }
@@ -29,6 +31,8 @@ export interface ConnectOptions {
   /** Reconnect and resume by itself after an unexpected close. */
   autoResume?: boolean;
   requestTimeoutMs?: number;
+  /** Local (source) address to connect from, e.g. `127.0.0.2` (load tests spread clients over several to get more ephemeral ports). */
+  localAddress?: string;
 }
 
 type PushHandler = (d: unknown, seq: number | undefined) => void;
@@ -91,7 +95,8 @@ export class LiveClient {
         reject(new Error(`${op} timed out`));
       }, this.opts.requestTimeoutMs ?? 10_000);
       this.pending.set(id, { resolve, reject, timer });
-      this.sendBytes(encode({ op, id, d }));
+      // An absent `d` means {}; nil would be refused (700).
+      this.sendBytes(encode(d === undefined ? { op, id } : { op, id, d }));
     });
   }
 
@@ -148,7 +153,7 @@ export class LiveClient {
     const qs = params.toString();
     const headers: Record<string, string> = this.opts.tokenInQuery ? {} : { authorization: `Bearer ${this.opts.token}` };
     this.closed = undefined;
-    this.ws = new WebSocket(`${this.url}${qs ? `?${qs}` : ''}`, { headers });
+    this.ws = new WebSocket(`${this.url}${qs ? `?${qs}` : ''}`, { headers, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) });
     this.ws.binaryType = 'nodebuffer';
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -173,7 +178,7 @@ export class LiveClient {
         res.on('data', (c: Buffer) => (body += c));
         res.on('end', () => {
           const err = safeJson(body);
-          reject(new ServerError(err?.code ?? res.statusCode ?? 0, err?.msg ?? `HTTP ${res.statusCode}`));
+          reject(new ServerError(err?.code ?? res.statusCode ?? 0, err?.msg ?? `HTTP ${res.statusCode}`, err?.retryAfterMs));
         });
       });
       this.ws.on('error', (err) => {
@@ -186,14 +191,20 @@ export class LiveClient {
   }
 
   private onFrame(bytes: Buffer): void {
-    const frame = decode(bytes) as { re?: number; ok?: boolean; d?: unknown; err?: WireError; op?: string; seq?: number; ch?: string };
+    let frame: { re?: number; ok?: boolean; d?: unknown; err?: WireError; op?: string; seq?: number; ch?: string };
+    try {
+      frame = decode(bytes) as typeof frame;
+    } catch (err) {
+      // A frame this client cannot read must not throw out of the socket's event handler.
+      return this.emit('$bad-frame', { error: (err as Error).message, bytes }, undefined);
+    }
     if (typeof frame.re === 'number') {
       const p = this.pending.get(frame.re);
       if (!p) return this.emit('$orphan-reply', frame, undefined);
       this.pending.delete(frame.re);
       clearTimeout(p.timer);
       if (frame.ok) p.resolve(frame.d);
-      else p.reject(new ServerError(frame.err?.code ?? 0, frame.err?.msg ?? 'error'));
+      else p.reject(new ServerError(frame.err?.code ?? 0, frame.err?.msg ?? 'error', frame.err?.retryAfterMs));
       return;
     }
     if (typeof frame.op === 'string') {
@@ -226,9 +237,9 @@ export class LiveClient {
   }
 }
 
-function safeJson(text: string): { code?: number; msg?: string } | undefined {
+function safeJson(text: string): { code?: number; msg?: string; retryAfterMs?: number } | undefined {
   try {
-    return JSON.parse(text) as { code?: number; msg?: string };
+    return JSON.parse(text) as { code?: number; msg?: string; retryAfterMs?: number };
   } catch {
     return undefined;
   }

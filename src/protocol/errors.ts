@@ -34,7 +34,11 @@ export const ERRORS = {
   ORIGIN_NOT_ALLOWED: { code: 905, msg: 'origin not allowed', seed: '' },
   UNAVAILABLE: { code: 906, msg: 'server is starting or shutting down', seed: '' },
   TIMEOUT: { code: 907, msg: 'request timed out inside the server', seed: '' },
+  BUSY: { code: 908, msg: 'server busy, retry later', seed: '' },
 } as const;
+
+/** How long a client should wait before retrying after BUSY (908); sent as `retryAfterMs`. */
+export const BUSY_RETRY_AFTER_MS = 1000;
 
 export type ErrorName = keyof typeof ERRORS;
 export type ErrorCode = (typeof ERRORS)[ErrorName]['code'];
@@ -50,10 +54,11 @@ export function errorNameOf(code: number): ErrorName | undefined {
   return byCode.get(code);
 }
 
-/** Wire shape of an error inside a reply: `{code, msg}`. */
+/** Wire shape of an error inside a reply: `{code, msg}`, and `retryAfterMs` for BUSY (908). */
 export interface WireError {
   code: number;
   msg: string;
+  retryAfterMs?: number;
 }
 
 /** An error that travels to the client as `{code, msg}`; anything else is INTERNAL. */
@@ -69,6 +74,7 @@ export class ProtocolError extends Error {
   }
 
   toWire(): WireError {
+    if (this.errorName === 'BUSY') return { code: this.code, msg: this.message, retryAfterMs: BUSY_RETRY_AFTER_MS };
     return { code: this.code, msg: this.message };
   }
 }

@@ -28,4 +28,8 @@ export type PresenceStatus = Static<typeof PresenceStatus>;
 
 export const Empty = Type.Object({}, { additionalProperties: false });
 
-export const WireErrorSchema = Type.Object({ code: SafeInt(), msg: Type.String() });
+export const WireErrorSchema = Type.Object({
+  code: SafeInt(),
+  msg: Type.String(),
+  retryAfterMs: Type.Optional(SafeInt({ minimum: 0, description: 'with 908 BUSY only: wait at least this long (plus some random jitter) before retrying' })),
+});

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import uWS from 'uWebSockets.js';
 import { Directory } from '../actors/directory.js';
@@ -14,19 +15,32 @@ import { DeadlineIndex } from '../storage/deadline-index.js';
 import { SqliteJournalEngine } from '../storage/journal-engine.js';
 import { RoomRegistry } from '../storage/room-registry.js';
 import { mountAdminRoutes } from './admin.js';
+import { Admission } from './admission.js';
 import { RoomChannels } from './channels.js';
 import type { Config } from './config.js';
 import { wsBehavior } from './gateway.js';
 import { createHandlers } from './handlers.js';
 import { mountHttpRoutes } from './http.js';
+import { Lanes } from './lanes.js';
 import { Metrics } from './metrics.js';
 import { NO_FOLLOWERS, RoomService, type FollowerProvider } from './rooms.js';
 import { SessionRegistry } from './sessions.js';
+
+/** uWS accepts (host, port, options, cb); its typings only list (port, options, cb). */
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (a const enum in the typings, not exported at runtime). */
+const LISTEN_EXCLUSIVE_PORT = 1;
+type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: uWS.us_listen_socket | false) => void) => uWS.TemplatedApp;
 
 export interface RunningServer {
   readonly port: number;
   readonly metrics: Metrics;
   readonly sessions: SessionRegistry;
+  /** Parts tests look into (the database, admission counters, live actors); not an API for anything else. */
+  readonly internals: {
+    db: Database.Database;
+    admission: Admission;
+    actorsAlive(): { user: number; room: number };
+  };
   /** Stops accepting, closes sockets with 1012, flushes journals and snapshots. */
   close(): Promise<void>;
 }
@@ -55,6 +69,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     clock,
     bufferSize: config.resumeBuffer,
     keepMs: config.resumeGraceMs,
+    coalesceMs: config.membersFlushMs,
     send: (topic, frame) => {
       // Encoded once, delivered to every subscriber by uWS in C++.
       app.publish(topic, frame, true);
@@ -70,8 +85,14 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       if (event.kind === 'room.closed') channels.closed(topicOf(event.roomId));
     },
   };
-  const common = { runtime, clock, ports, logger, askTimeoutMs: config.askTimeoutMs };
+  const common = { runtime, clock, ports, logger, askTimeoutMs: config.askTimeoutMs, maxQueue: config.actorQueue };
   const persistent = { ...common, snapshots: engine, deadlineStore: new DeadlineIndex(db), idleMs: config.actorIdleMs, snapshotEvery: config.snapshotEvery };
+  const lanes = new Lanes(config.userQueue);
+  const admission = new Admission({
+    maxInflight: config.maxInflight,
+    maxPendingLogins: config.maxPendingLogins,
+    onShed: (what) => metrics.shed.inc({ what }),
+  });
   const users = new Directory<UserState, UserMsg>({ ...persistent, def: userActor });
   const rooms = new Directory<RoomState, RoomMsg>({
     ...persistent,
@@ -105,13 +126,14 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     sessions,
     presence,
     followers: deps.followers ?? NO_FOLLOWERS,
+    lanes,
     publish,
   });
   metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, presence: 1 }) };
 
-  // Actors holding deadlines (countdowns, expiries) and open rooms come back before traffic does.
-  const woken = { deadlines: users.wakeAll() + rooms.wakeAll(), openRooms: roomService.wakeOpenRooms() };
-  if (woken.deadlines || woken.openRooms) logger.info(woken, 'actors woken after start');
+  // Deadline timers are armed from the index (holders recover when due); open rooms come back before traffic does.
+  const woken = { deadlines: users.armFromIndex() + rooms.armFromIndex(), openRooms: roomService.wakeOpenRooms() };
+  if (woken.deadlines || woken.openRooms) logger.info(woken, 'deadlines armed and open rooms woken after start');
 
   let ready = false;
   app.ws(
@@ -122,18 +144,33 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, rooms, roomService }),
+      handlers: createHandlers({ config, clock, users, presence, roomService }),
+      admission,
+      lanes,
       roomFramesSince: (topic, seq) => channels.since(topic, seq),
       isReady: () => ready,
-      login: (s) => users.ask(s.userId, { t: 'login', sessionId: s.id, role: s.role, profile: s.profile }),
+      // An accepted login is never shed nor timed out: it waits for its journal write (see Admission).
+      login: (s) => users.ask(s.userId, { t: 'login', sessionId: s.id, role: s.role, profile: s.profile }, { shed: false, timeoutMs: Infinity }),
     }),
   );
-  mountAdminRoutes(app, { token: config.adminToken, logger, rooms });
+  mountAdminRoutes(app, { token: config.adminToken, logger, rooms: roomService });
   mountHttpRoutes(app, { metrics, isReady: () => ready });
 
+  // Exclusive: without it uWS binds with SO_REUSEPORT and a second server on the same port would share the traffic.
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
-    app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`)))),
-  );
+    (app.listen as unknown as ListenWithOptions)(config.host, config.port, LISTEN_EXCLUSIVE_PORT, (socket) =>
+      socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}: the port is in use or not allowed`)),
+    ),
+  ).catch(async (err: unknown) => {
+    // Nothing was served: release the database (and its lock) before giving up.
+    roomService.close();
+    await Promise.all([users.close(), rooms.close()]);
+    runtime.shutdown();
+    engine.close();
+    db.close();
+    app.close();
+    throw err;
+  });
   const port = uWS.us_socket_local_port(listenSocket);
   ready = true;
   logger.info({ host: config.host, port, db: config.dbPath }, 'listening');
@@ -145,6 +182,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       uWS.us_listen_socket_close(listenSocket);
       sessions.closeAll(CLOSE_CODES.SERVER_RESTARTING.code, CLOSE_CODES.SERVER_RESTARTING.reason);
       roomService.close();
+      channels.flushAll();
       await Promise.all([users.close(), rooms.close()]);
       runtime.shutdown();
       await engine.flush();
@@ -154,5 +192,5 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger.info('stopped');
     })());
 
-  return { port, metrics, sessions, close };
+  return { port, metrics, sessions, close, internals: { db, admission, actorsAlive: () => ({ user: users.size, room: rooms.size }) } };
 }

@@ -8,7 +8,9 @@ import { OPS } from '../protocol/ops/index.js';
 import { tokenFrom, verifyToken, type Identity } from './auth.js';
 import type { Config } from './config.js';
 import type { Handlers, OpHandler, RequestContext } from './handlers.js';
-import { refuse } from './http.js';
+import { refuse, type HttpStatus } from './http.js';
+import type { Admission } from './admission.js';
+import type { Lanes } from './lanes.js';
 import type { Metrics } from './metrics.js';
 import type { Conn, ResumeRequest, Session, SessionRegistry } from './sessions.js';
 import { TokenBucket } from './rate-limit.js';
@@ -31,6 +33,8 @@ export interface GatewayDeps {
   metrics: Metrics;
   sessions: SessionRegistry;
   handlers: Handlers;
+  admission: Admission;
+  lanes: Lanes;
   isReady(): boolean;
   /** Records the session as the user's latest (durably) before it is welcomed. */
   login(session: Session): Promise<void>;
@@ -40,7 +44,7 @@ export interface GatewayDeps {
 
 /** The `/ws` route: authenticate at upgrade, then decode → validate → rate-limit → handle → reply. */
 export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
-  const { config, clock, logger, metrics, sessions } = deps;
+  const { config, clock, logger, metrics, sessions, admission, lanes } = deps;
 
   const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
     const headers = {
@@ -51,12 +55,13 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       authorization: req.getHeader('authorization'),
     };
     const query = req.getQuery() ?? '';
-    const deny = (status: number, err: ProtocolError) => {
+    const deny = (status: HttpStatus, err: ProtocolError) => {
       metrics.error(err.code);
       logger.info({ code: err.code, origin: headers.origin || undefined }, 'upgrade refused');
       refuse(res, status, err.errorName, err.message.split(': ')[1]);
     };
     if (!deps.isReady()) return deny(503, new ProtocolError('UNAVAILABLE'));
+    if (!admission.canAcceptLogin()) return deny(503, new ProtocolError('BUSY', 'too many logins in progress'));
     if (config.allowedOrigins.length && headers.origin && !config.allowedOrigins.includes(headers.origin)) {
       return deny(403, new ProtocolError('ORIGIN_NOT_ALLOWED'));
     }
@@ -140,10 +145,11 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       welcome();
       return;
     }
+    admission.loginStarted();
     data.ready = deps.login(session).then(welcome, (err) => {
       logger.error({ ...ids, err }, 'login could not be recorded; closing');
       data.conn.end(CLOSE_CODES.INTERNAL_ERROR.code, CLOSE_CODES.INTERNAL_ERROR.reason);
-    });
+    }).finally(() => admission.loginDone());
   };
 
   /** The room pushes a resuming client missed, when it says which it saw last (`room_seq`). */
@@ -174,7 +180,11 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       logger.info({ userId: data.identity.userId, sessionId: data.session?.id, reqId: e.requestId, code: e.code, detail: e.message }, 'request refused');
       return answer(data, { re: e.requestId, ok: false, err: e.toWire() });
     }
-    void data.ready.then(() => handle(data, request));
+    const userId = data.identity.userId;
+    if (!admission.admitRequest(lanes.idle(userId))) {
+      return answer(data, { re: request.id, ok: false, err: new ProtocolError('BUSY', 'too many requests in the server').toWire() });
+    }
+    void data.ready.then(() => handle(data, request)).finally(() => admission.requestDone());
   };
 
   const handle = async (data: SocketData, request: ValidRequest) => {
@@ -187,13 +197,17 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       if (!def.roles.includes(session.role)) throw new ProtocolError('PERMISSION_DENIED', `${request.op} is for ${def.roles.join('/')}`);
       const ctx: RequestContext = { session, requestId: request.id };
       const handler = deps.handlers[request.op] as OpHandler<typeof request.op>;
-      const d = await handler(ctx, request.d as never);
+      // One request of a user at a time, in arrival order (see Lanes).
+      // Work queued for a socket that has gone is dropped: its reply could not be delivered.
+      const d = await lanes.run(session.userId, () => (data.closed ? Promise.reject(GONE) : handler(ctx, request.d as never)));
+      if (data.closed) return;
       answer(data, { re: request.id, ok: true, d });
       if (logger.isLevelEnabled('debug')) logger.debug(ids, 'request handled');
     } catch (err) {
+      if (err === GONE) return;
       if (!(err instanceof ProtocolError)) logger.error({ ...ids, err }, 'request failed');
       else logger.info({ ...ids, code: err.code }, 'request refused');
-      answer(data, { re: request.id, ok: false, err: toWireError(err) });
+      if (!data.closed) answer(data, { re: request.id, ok: false, err: toWireError(err) });
     }
   };
 
@@ -227,6 +241,8 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
     close,
   } as WebSocketBehavior<SocketData>;
 }
+
+const GONE = new Error('connection closed');
 
 /** `?resume=<sessionId>&last_seq=<n>` (both or neither), optionally `&room_seq=<n>` for the room's pushes. */
 function resumeFrom(query: string): ResumeRequest | undefined {

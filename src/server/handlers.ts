@@ -2,7 +2,6 @@ import type { Directory } from '../actors/directory.js';
 import type { PresenceMsg, PresenceState } from '../actors/presence.js';
 import type { Singleton } from '../actors/singleton.js';
 import type { UserMsg, UserState } from '../actors/user.js';
-import type { RoomMsg, RoomState } from '../actors/room.js';
 import type { Clock } from '../clock.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { ReplyOf, RequestOf } from '../protocol/define.js';
@@ -23,16 +22,21 @@ export interface HandlerDeps {
   clock: Clock;
   users: Directory<UserState, UserMsg>;
   presence: Singleton<PresenceState, PresenceMsg>;
-  rooms: Directory<RoomState, RoomMsg>;
   roomService: RoomService;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
 export type Handlers = { [K in OpName]: OpHandler<K> };
 
+/** The ids, refused (700) if one repeats: a Set is O(n), where the schema's uniqueItems compared every pair. */
+function distinct(ids: number[]): number[] {
+  if (new Set(ids).size !== ids.length) throw new ProtocolError('BAD_PARAMETER', '/userIds must not repeat an id');
+  return ids;
+}
+
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, rooms, roomService } = deps;
+  const { config, clock, users, presence, roomService } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -51,9 +55,9 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         logins: user.logins,
       };
     },
-    'presence.query': (_ctx, d) => presence.ask({ t: 'query', userIds: d.userIds }),
-    'presence.subscribe': ({ session }, d) => presence.ask({ t: 'subscribe', subscriber: session.userId, userIds: d.userIds }),
-    'presence.unsubscribe': ({ session }, d) => presence.ask({ t: 'unsubscribe', subscriber: session.userId, userIds: d.userIds }),
+    'presence.query': async (_ctx, d) => presence.ask({ t: 'query', userIds: distinct(d.userIds) }),
+    'presence.subscribe': async ({ session }, d) => presence.ask({ t: 'subscribe', subscriber: session.userId, userIds: distinct(d.userIds) }),
+    'presence.unsubscribe': async ({ session }, d) => presence.ask({ t: 'unsubscribe', subscriber: session.userId, userIds: distinct(d.userIds) }),
     'room.open': ({ session }, d) =>
       roomService.open(session.userId, {
         host: session.profile,
@@ -61,18 +65,16 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         seatLimit: d.seatLimit ?? config.roomDefaultSeats,
         pricePerMinute: d.pricePerMinute ?? 0,
       }),
-    'room.enter': ({ session }, d) => roomService.enter(session.userId, { t: 'enter', userId: session.userId, profile: session.profile }, d.roomId),
+    'room.enter': ({ session }, d) => roomService.enter(session.userId, session.profile, d.roomId),
     'room.leave': async ({ session }) => {
-      roomService.currentRoom(session.userId);
-      if (roomService.hostedBy(session.userId) !== undefined) throw new ProtocolError('PERMISSION_DENIED', 'a host closes the room instead');
-      await roomService.leaveCurrent(session.userId);
+      await roomService.leave(session.userId);
       return {};
     },
-    'room.viewers': (_ctx, d) => rooms.ask(d.roomId, { t: 'viewers', page: d.page, pageSize: d.pageSize }),
-    'room.kick': ({ session }, d) => rooms.ask(hostedRoom(session.userId), { t: 'kick', by: session.userId, userId: d.userId }),
-    'room.mute': ({ session }, d) => rooms.ask(hostedRoom(session.userId), { t: 'mute', by: session.userId, userId: d.userId, muted: d.muted }),
+    'room.viewers': (_ctx, d) => roomService.ask(d.roomId, { t: 'viewers', page: d.page, pageSize: d.pageSize }),
+    'room.kick': ({ session }, d) => roomService.ask(hostedRoom(session.userId), { t: 'kick', by: session.userId, userId: d.userId }),
+    'room.mute': ({ session }, d) => roomService.ask(hostedRoom(session.userId), { t: 'mute', by: session.userId, userId: d.userId, muted: d.muted }),
     'room.close': ({ session }, d) =>
-      rooms.ask(hostedRoom(session.userId), { t: 'close', by: session.userId, countdownMs: (d.countdownSec ?? 0) * 1000 }),
+      roomService.ask(hostedRoom(session.userId), { t: 'close', by: session.userId, countdownMs: (d.countdownSec ?? 0) * 1000 }),
     'room.like': async ({ session }, d) => {
       roomService.like(roomService.currentRoom(session.userId), d.count ?? 1);
       return {};

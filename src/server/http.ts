@@ -1,19 +1,34 @@
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { ERRORS, type ErrorName } from '../protocol/errors.js';
+import { ProtocolError, type ErrorName } from '../protocol/errors.js';
 import type { Metrics } from './metrics.js';
 
-const STATUS_TEXT: Record<number, string> = { 200: '200 OK', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 503: '503 Service Unavailable' };
+/** Status lines with their reason phrases (uWS writes the string as given). */
+const STATUS_LINE = {
+  200: '200 OK',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+} as const;
 
-export function sendJson(res: HttpResponse, status: number, body: unknown): void {
+export type HttpStatus = keyof typeof STATUS_LINE;
+
+export function sendJson(res: HttpResponse, status: HttpStatus, body: unknown, headers: Record<string, string> = {}): void {
   res.cork(() => {
-    res.writeStatus(STATUS_TEXT[status] ?? `${status}`).writeHeader('content-type', 'application/json').end(JSON.stringify(body));
+    res.writeStatus(STATUS_LINE[status]).writeHeader('content-type', 'application/json');
+    for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+    res.end(JSON.stringify(body));
   });
 }
 
-/** HTTP refusal with the same `{code, msg}` a WebSocket client would get. */
-export function refuse(res: HttpResponse, status: number, name: ErrorName, detail?: string): void {
-  const { code, msg } = ERRORS[name];
-  sendJson(res, status, { code, msg: detail ? `${msg}: ${detail}` : msg });
+/** HTTP refusal with the same `{code, msg}` a WebSocket client would get (BUSY also says when to retry). */
+export function refuse(res: HttpResponse, status: HttpStatus, name: ErrorName, detail?: string): void {
+  const err = new ProtocolError(name, detail).toWire();
+  sendJson(res, status, err, err.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(err.retryAfterMs / 1000)) });
 }
 
 export function mountHttpRoutes(app: TemplatedApp, deps: { metrics: Metrics; isReady: () => boolean }): void {

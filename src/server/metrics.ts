@@ -23,6 +23,7 @@ export class Metrics {
   });
   readonly messagesIn = new Counter({ name: 'live_messages_in_total', help: 'frames received', registers: [this.registry] });
   readonly messagesOut = new Counter({ name: 'live_messages_out_total', help: 'frames sent (replies and pushes)', registers: [this.registry] });
+  readonly shed = new Counter({ name: 'live_shed_total', help: 'requests and logins refused with BUSY (908) at the door', labelNames: ['what'], registers: [this.registry] });
   readonly errors = new Counter({ name: 'live_errors_total', help: 'error replies and refusals by code', labelNames: ['code'], registers: [this.registry] });
   readonly journalWrite = new Histogram({
     name: 'live_journal_commit_seconds',

@@ -10,6 +10,7 @@ import type { PushName } from '../protocol/ops/index.js';
 import type { Profile } from '../protocol/schemas.js';
 import type { RoomRegistry } from '../storage/room-registry.js';
 import type { Config } from './config.js';
+import type { Lanes } from './lanes.js';
 import { TokenBucket } from './rate-limit.js';
 import type { SessionRegistry } from './sessions.js';
 
@@ -20,14 +21,26 @@ export interface FollowerProvider {
 
 export const NO_FOLLOWERS: FollowerProvider = { followersOf: () => [] };
 
+type OpenMsg = Omit<Extract<RoomMsg, { t: 'open' }>, 't' | 'hostId'>;
+
 /**
- * The server's side of rooms: which room each user is in (one at a time),
- * the directory of open rooms, likes added up before they reach the room
- * actor, per-user chat limits. All of it is rebuilt from the room actors'
- * events, so it never has to be persisted itself.
+ * The server's side of rooms: which rooms are open, which room each user is
+ * in (one at a time), the directory of open rooms, likes added up before
+ * they reach the room actor, per-user chat limits.
+ *
+ * The room actors decide (who may enter, who is banned, when a room ends);
+ * these maps are caches of their events, rebuilt at start from the registry
+ * and the actors. A user's membership changes only inside that user's lane
+ * (see Lanes) or from a room's own events (kick, close), so a check here and
+ * the action after an await cannot be overtaken by the same user's next request.
  */
 export class RoomService {
+  /** Open rooms (opening journaled, end not) → host. Requests for anything else are refused without spawning an actor. */
+  private readonly openRooms = new Map<number, number>();
+  /** The room a user is a viewer of. */
   private readonly memberOf = new Map<number, number>();
+  private readonly membersOf = new Map<number, Set<number>>();
+  /** The room a host hosts. */
   private readonly hostOf = new Map<number, number>();
   private readonly listings = new Map<number, RoomListing>();
   /** Muted users per room, mirrored from the room actors' events. */
@@ -36,6 +49,7 @@ export class RoomService {
   private likesTimer: TimerHandle | undefined;
   private readonly chatBuckets = new Map<number, TokenBucket>();
   private nextMsgId: number;
+  private nextRoomId: number;
 
   constructor(
     private readonly deps: {
@@ -47,68 +61,69 @@ export class RoomService {
       sessions: SessionRegistry;
       presence: Singleton<PresenceState, PresenceMsg>;
       followers: FollowerProvider;
+      lanes: Lanes;
       /** Publishes to a room topic (uWS fan-out). */
       publish(topic: string, op: PushName, d: unknown): void;
     },
   ) {
     // Message ids grow across restarts without being stored: they start from the clock.
     this.nextMsgId = deps.clock.now() * 1000;
+    // Room ids are allocated here and stored with the room's opening; a failed open leaves a gap, never a reuse.
+    this.nextRoomId = deps.registry.lastId() + 1;
   }
 
   /** Applies a room actor's event to the indexes (an EffectPorts.emit target). */
   onEvent(event: DomainEvent): void {
-    const { sessions, presence, registry, clock } = this.deps;
+    const { sessions, presence } = this.deps;
     switch (event.kind) {
       case 'room.opened':
+        this.openRooms.set(event.roomId, event.hostId);
         this.hostOf.set(event.hostId, event.roomId);
         this.mutedIn.set(event.roomId, new Set(event.muted));
-        this.join(event.hostId, event.roomId);
+        sessions.subscribe(event.hostId, topicOf(event.roomId));
         presence.tell({ t: 'activity', userId: event.hostId, activity: 'live' });
         break;
       case 'room.listing':
-        this.listings.set(event.roomId, event.listing);
+        if (this.openRooms.has(event.roomId)) this.listings.set(event.roomId, event.listing);
         break;
       case 'room.muted': {
-        const muted = this.mutedIn.get(event.roomId) ?? new Set<number>();
-        if (event.muted) muted.add(event.userId);
-        else muted.delete(event.userId);
-        this.mutedIn.set(event.roomId, muted);
+        const muted = this.mutedIn.get(event.roomId);
+        if (event.muted) muted?.add(event.userId);
+        else muted?.delete(event.userId);
         break;
       }
       case 'room.member_left':
-        if (this.memberOf.get(event.userId) === event.roomId) {
-          this.memberOf.delete(event.userId);
-          sessions.unsubscribe(event.userId, topicOf(event.roomId));
-        }
+        this.forget(event.userId, event.roomId);
         break;
       case 'room.closed':
-        registry.markClosed(event.roomId, clock.now());
+        this.openRooms.delete(event.roomId);
         this.listings.delete(event.roomId);
         this.mutedIn.delete(event.roomId);
         this.pendingLikes.delete(event.roomId);
         if (this.hostOf.get(event.hostId) === event.roomId) {
           this.hostOf.delete(event.hostId);
+          sessions.unsubscribe(event.hostId, topicOf(event.roomId));
           presence.tell({ t: 'activity', userId: event.hostId, activity: null });
         }
-        for (const [userId, roomId] of this.memberOf) {
-          if (roomId !== event.roomId) continue;
-          this.memberOf.delete(userId);
-          sessions.unsubscribe(userId, topicOf(roomId));
-        }
+        for (const userId of [...(this.membersOf.get(event.roomId) ?? [])]) this.forget(userId, event.roomId);
         break;
     }
   }
 
-  /** At start: every room registered as open learns that all its sockets are gone. */
+  /** At start: every room registered as open is known at once and learns that all its sockets are gone. */
   wakeOpenRooms(): number {
     const open = this.deps.registry.openRooms();
-    for (const { id } of open) this.deps.rooms.tell(id, { t: 'restarted' });
+    for (const { id, hostId } of open) {
+      this.openRooms.set(id, hostId);
+      this.hostOf.set(hostId, id);
+      this.deps.rooms.tell(id, { t: 'restarted' });
+    }
     return open.length;
   }
 
-  /** The room the user is in, or NOT_IN_ROOM (39). */
+  /** The room the user is in (hosting or watching), or NOT_IN_ROOM (39). */
   currentRoom(userId: number): number {
-    const roomId = this.memberOf.get(userId);
+    const roomId = this.hostOf.get(userId) ?? this.memberOf.get(userId);
     if (roomId === undefined) throw new ProtocolError('NOT_IN_ROOM', 'enter a room first');
     return roomId;
   }
@@ -117,51 +132,47 @@ export class RoomService {
     return this.hostOf.get(hostId);
   }
 
-  /** Opens a room: a durable id first (one open room per host), then the room actor. */
-  async open(hostId: number, msg: Omit<Extract<RoomMsg, { t: 'open' }>, 't' | 'hostId'>) {
-    const { registry, rooms, clock, followers, sessions } = this.deps;
-    const roomId = registry.create(hostId, clock.now());
-    if (roomId === null) throw new ProtocolError('HOST_IS_LIVE', `room ${registry.openRoomOf(hostId)} is open`);
-    await this.leaveCurrent(hostId);
-    let view: RoomView;
-    try {
-      view = await rooms.ask<RoomView>(roomId, { t: 'open', hostId, ...msg });
-    } catch (err) {
-      registry.markClosed(roomId, clock.now());
-      throw err;
-    }
+  /** Asks an open room; a room that is not open is refused (731) without spawning its actor. */
+  ask<R>(roomId: number, msg: RoomMsg): Promise<R> {
+    if (!this.openRooms.has(roomId)) return Promise.reject(new ProtocolError('INVALID_ROOM'));
+    return this.deps.rooms.ask<R>(roomId, msg);
+  }
+
+  /** Opens a room (the host's lane): a fresh id, stored with the room's first journal entry. */
+  async open(hostId: number, msg: OpenMsg): Promise<RoomView> {
+    const { rooms, followers, sessions } = this.deps;
+    const hosting = this.hostOf.get(hostId);
+    if (hosting !== undefined) throw new ProtocolError('HOST_IS_LIVE', `room ${hosting} is open`);
+    const watching = this.memberOf.get(hostId);
+    const roomId = this.nextRoomId++;
+    const view = await rooms.ask<RoomView>(roomId, { t: 'open', hostId, ...msg });
+    // Only once the room exists: a failed open leaves the host where they were.
+    if (watching !== undefined) await this.leaveRoom(hostId, watching, 'left');
     for (const follower of followers.followersOf(hostId)) {
       sessions.push(follower, 'room.live_started', { roomId, host: { userId: hostId, profile: msg.host }, title: msg.title });
     }
     return view;
   }
 
-  /** Enters a room, leaving the one the user was in. */
-  async enter(userId: number, msg: Extract<RoomMsg, { t: 'enter' }>, roomId: number) {
-    const current = this.memberOf.get(userId);
-    if (current !== undefined && current !== roomId) {
-      if (this.hostOf.get(userId) === current) throw new ProtocolError('PERMISSION_DENIED', 'close your own room first');
-      await this.leaveCurrent(userId);
-    }
-    const view = await this.deps.rooms.ask<RoomView>(roomId, msg);
-    this.join(userId, roomId);
+  /** Enters a room (the user's lane); the room the user was in is left only once the new one said yes. */
+  async enter(userId: number, profile: Profile, roomId: number): Promise<RoomView> {
+    const hosting = this.hostOf.get(userId);
+    if (hosting !== undefined && hosting !== roomId) throw new ProtocolError('PERMISSION_DENIED', 'close your own room first');
+    const view = await this.ask<RoomView>(roomId, { t: 'enter', userId, profile });
+    if (hosting !== undefined) return view;
+    const previous = this.memberOf.get(userId);
+    if (previous !== undefined && previous !== roomId) await this.leaveRoom(userId, previous, 'left');
+    // The room may have closed while we waited; its close event already put everyone out.
+    if (this.openRooms.has(roomId)) this.join(userId, roomId);
     return view;
   }
 
-  async leaveCurrent(userId: number, reason: 'left' | 'gone' = 'left'): Promise<boolean> {
-    const current = this.memberOf.get(userId);
-    if (current === undefined || this.hostOf.get(userId) === current) return false;
-    try {
-      await this.deps.rooms.ask(current, { t: 'leave', userId, reason });
-    } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-    }
-    // The room's member_left event normally did this already; a closed room sends none.
-    if (this.memberOf.get(userId) === current) {
-      this.memberOf.delete(userId);
-      this.deps.sessions.unsubscribe(userId, topicOf(current));
-    }
-    return true;
+  /** Leaves the room the user watches (the user's lane). */
+  async leave(userId: number): Promise<void> {
+    if (this.hostOf.has(userId)) throw new ProtocolError('PERMISSION_DENIED', 'a host closes the room instead');
+    const roomId = this.memberOf.get(userId);
+    if (roomId === undefined) throw new ProtocolError('NOT_IN_ROOM', 'enter a room first');
+    await this.leaveRoom(userId, roomId, 'left');
   }
 
   /** Counts likes now; the room hears of them (one journal write, one push) at most every likesFlushMs. */
@@ -172,7 +183,7 @@ export class RoomService {
 
   flushLikes(): void {
     this.likesTimer = undefined;
-    for (const [roomId, count] of this.pendingLikes) this.deps.rooms.tell(roomId, { t: 'likes', count });
+    for (const [roomId, count] of this.pendingLikes) if (this.openRooms.has(roomId)) this.deps.rooms.tell(roomId, { t: 'likes', count });
     this.pendingLikes.clear();
   }
 
@@ -210,10 +221,15 @@ export class RoomService {
     };
   }
 
-  /** A user's session ended for good: leave their room. */
+  /** A user's session ended for good: leave their room, in their lane (never shed). */
   sessionEnded(userId: number): void {
     this.chatBuckets.delete(userId);
-    void this.leaveCurrent(userId, 'gone').catch((err) => this.deps.logger.error({ err, userId }, 'leaving the room failed'));
+    void this.deps.lanes
+      .run(userId, async () => {
+        const roomId = this.memberOf.get(userId);
+        if (roomId !== undefined) await this.leaveRoom(userId, roomId, 'gone');
+      }, { shed: false })
+      .catch((err) => this.deps.logger.error({ err, userId }, 'leaving the room failed'));
   }
 
   /** The host's socket dropped or came back: the room starts or stops its grace period. */
@@ -221,7 +237,7 @@ export class RoomService {
     const roomId = this.hostOf.get(hostId);
     if (roomId === undefined) return;
     // After a restart the host logs in anew: put them back on their room's topic.
-    if (connected) this.join(hostId, roomId);
+    if (connected) this.deps.sessions.subscribe(hostId, topicOf(roomId));
     this.deps.rooms.tell(roomId, connected ? { t: 'host-back' } : { t: 'host-away', since: this.deps.clock.now() });
   }
 
@@ -230,8 +246,31 @@ export class RoomService {
     this.flushLikes();
   }
 
+  private async leaveRoom(userId: number, roomId: number, reason: 'left' | 'gone'): Promise<void> {
+    try {
+      await this.deps.rooms.ask(roomId, { t: 'leave', userId, reason }, { shed: false });
+    } catch (err) {
+      // Not in it any more (kicked, closed): the outcome wanted anyway.
+      if (!(err instanceof ProtocolError)) throw err;
+    }
+    // The room's member_left event normally did this already; a closed room sends none.
+    this.forget(userId, roomId);
+  }
+
   private join(userId: number, roomId: number): void {
     this.memberOf.set(userId, roomId);
+    let members = this.membersOf.get(roomId);
+    if (!members) this.membersOf.set(roomId, (members = new Set()));
+    members.add(userId);
     this.deps.sessions.subscribe(userId, topicOf(roomId));
+  }
+
+  private forget(userId: number, roomId: number): void {
+    if (this.memberOf.get(userId) !== roomId) return;
+    this.memberOf.delete(userId);
+    const members = this.membersOf.get(roomId);
+    members?.delete(userId);
+    if (members?.size === 0) this.membersOf.delete(roomId);
+    this.deps.sessions.unsubscribe(userId, topicOf(roomId));
   }
 }

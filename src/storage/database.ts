@@ -39,6 +39,7 @@ export function openDatabase(opts: DatabaseOptions): Database.Database {
 
   const db = new Database(opts.path);
   try {
+    if (!memory) lockExclusively(db, opts.path);
     const mode = String(db.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
     // In-memory databases cannot use WAL and report 'memory'; nothing to enforce there.
     if (!memory && mode !== 'wal') {
@@ -55,11 +56,40 @@ export function openDatabase(opts: DatabaseOptions): Database.Database {
     }
 
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    if (!memory && String(db.pragma('locking_mode', { simple: true })).toLowerCase() !== 'exclusive') {
+      throw new Error(`could not lock ${opts.path} exclusively`);
+    }
     db.pragma('foreign_keys = ON');
     migrate(db);
     return db;
   } catch (err) {
     db.close();
+    throw err;
+  }
+}
+
+/** Thrown when another process (another server) holds the database. */
+export class DatabaseInUseError extends Error {
+  constructor(readonly path: string) {
+    super(`database ${path} is locked by another process: is another server running on it? Refusing to start`);
+    this.name = 'DatabaseInUseError';
+  }
+}
+
+/**
+ * One server per database file: the connection takes SQLite's exclusive lock
+ * at open and holds it until it closes (the OS drops it if the process dies,
+ * even by kill -9). A second server fails here at once instead of sharing the
+ * file and colliding on journal sequence numbers.
+ */
+function lockExclusively(db: Database.Database, path: string): void {
+  db.pragma('busy_timeout = 0');
+  db.pragma('locking_mode = EXCLUSIVE');
+  try {
+    // In exclusive mode the first write lock is kept for the connection's life.
+    db.exec('BEGIN IMMEDIATE; COMMIT');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new DatabaseInUseError(path);
     throw err;
   }
 }

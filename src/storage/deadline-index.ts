@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3';
 
 /**
- * Which actors hold deadlines (countdowns, expiries, billing minutes). The
- * deadlines themselves live in each actor's journaled state; this index only
- * says whom to wake at start so their timers are armed again. A stale row
- * costs one harmless wake-up, so rows are written before the journal and
- * removed after it.
+ * Each actor holding deadlines (countdowns, expiries, billing minutes) with
+ * its next due time. The deadlines themselves live in the actor's journaled
+ * state; this index is written in the same commit as the journal entry that
+ * moved them, and at start a timer is armed per row from `next_at`, so an
+ * actor is recovered only when its deadline is due or a message comes.
  */
 export class DeadlineIndex {
   private readonly upsert: Database.Statement;
@@ -17,7 +17,7 @@ export class DeadlineIndex {
       'INSERT INTO actor_deadlines (key, next_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET next_at = excluded.next_at',
     );
     this.remove = db.prepare('DELETE FROM actor_deadlines WHERE key = ?');
-    this.byPrefix = db.prepare('SELECT key FROM actor_deadlines WHERE key >= ? AND key < ? ORDER BY next_at').pluck();
+    this.byPrefix = db.prepare('SELECT key, next_at AS nextAt FROM actor_deadlines WHERE key >= ? AND key < ? ORDER BY next_at');
   }
 
   set(key: string, nextAt: number): void {
@@ -28,9 +28,14 @@ export class DeadlineIndex {
     this.remove.run(key);
   }
 
-  /** Keys of one actor kind (`<kind>:…`) that hold deadlines, soonest first. */
-  keysOf(kind: string): string[] {
+  /** Actors of one kind (`<kind>:…`) holding deadlines, soonest first. */
+  dueOf(kind: string): Array<{ key: string; nextAt: number }> {
     // ';' sorts right after ':', so [kind:, kind;) is exactly the kind's keys.
-    return this.byPrefix.all(`${kind}:`, `${kind};`) as string[];
+    return this.byPrefix.all(`${kind}:`, `${kind};`) as Array<{ key: string; nextAt: number }>;
+  }
+
+  /** Keys of one actor kind that hold deadlines, soonest first. */
+  keysOf(kind: string): string[] {
+    return this.dueOf(kind).map((r) => r.key);
   }
 }

@@ -6,7 +6,8 @@ import {
   PersistedEvent,
   PersistedSnapshot,
 } from 'nact/lib/persistence/persistence-engine.js';
-import { CODEC, checkSeq, decodeTags, DuplicateSequenceError, encodeTags, isPrimaryKeyViolation } from './journal-codec.js';
+import { sqliteWriteApplier, type DurableWrite, type WriteApplier } from './durable-writes.js';
+import { CODEC, checkSeq, decodeTags, DuplicateSequenceError, encodeTags, isConstraintViolation, isPrimaryKeyViolation } from './journal-codec.js';
 
 export { DuplicateSequenceError } from './journal-codec.js';
 
@@ -17,6 +18,8 @@ export interface JournalEngineOptions {
   onCommit?: (seconds: number, items: number) => void;
   /** nact only console-logs failed snapshots, so failures are surfaced here as well. */
   onError?: (err: unknown, what: string) => void;
+  /** Applies the durable side writes of an event inside the commit; default: the SQLite tables of this database. */
+  applyWrite?: WriteApplier;
 }
 
 interface Pending {
@@ -27,6 +30,7 @@ interface Pending {
   tags: string;
   deleted: 0 | 1;
   data: Buffer;
+  writes: readonly DurableWrite[];
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -52,6 +56,7 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
   private readonly maxBatch: number;
   private readonly onCommit: JournalEngineOptions['onCommit'];
   private readonly onError: JournalEngineOptions['onError'];
+  private readonly applyWrite: WriteApplier;
   private queue: Pending[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private closed = false;
@@ -59,11 +64,14 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
   private readonly insertEvent: Database.Statement;
   private readonly insertSnapshot: Database.Statement;
   private readonly pruneSnapshots: Database.Statement;
+  private readonly compactJournal: Database.Statement;
   private readonly selectEvents: Database.Statement;
   private readonly selectTaggedEvents: Database.Statement;
   private readonly selectLatestSnapshot: Database.Statement;
   private readonly selectLastSeq: Database.Statement;
   private readonly writeBatch: (batch: Pending[], outcomes: (Error | undefined)[]) => void;
+  /** One event and its side writes, under a savepoint inside the batch: all of them or none. */
+  private readonly writeItem: (item: Pending) => void;
 
   constructor(
     private readonly db: Database.Database,
@@ -73,15 +81,15 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
     this.maxBatch = Math.max(1, Math.trunc(opts.maxBatch ?? 512));
     this.onCommit = opts.onCommit;
     this.onError = opts.onError;
+    this.applyWrite = opts.applyWrite ?? sqliteWriteApplier(db);
 
     this.insertEvent = db.prepare(
       'INSERT INTO journal (key, seq, created_at, tags, deleted, data) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.insertSnapshot = db.prepare('INSERT OR REPLACE INTO snapshots (key, seq, created_at, data) VALUES (?, ?, ?, ?)');
-    // Keeps the newest two per key; the older is only a manual fallback (latestSnapshot never reads it).
-    this.pruneSnapshots = db.prepare(
-      'DELETE FROM snapshots WHERE key = @key AND seq < (SELECT seq FROM snapshots WHERE key = @key ORDER BY seq DESC LIMIT 1 OFFSET 1)',
-    );
+    // A snapshot replaces everything before it: older snapshots and the journal up to its seq.
+    this.pruneSnapshots = db.prepare('DELETE FROM snapshots WHERE key = ? AND seq < ?');
+    this.compactJournal = db.prepare('DELETE FROM journal WHERE key = ? AND seq <= ?');
     this.selectEvents = db.prepare(
       'SELECT seq, created_at, tags, deleted, data FROM journal WHERE key = ? AND seq > ? ORDER BY seq LIMIT ?',
     );
@@ -94,25 +102,40 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
     this.selectLatestSnapshot = db.prepare(
       'SELECT seq, created_at, data FROM snapshots WHERE key = ? ORDER BY seq DESC LIMIT 1',
     );
-    this.selectLastSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM journal WHERE key = ?').pluck();
+    // The journal may have been compacted behind a snapshot: the position is the newer of both.
+    this.selectLastSeq = db
+      .prepare(
+        'SELECT max(coalesce((SELECT max(seq) FROM journal WHERE key = @key), 0), coalesce((SELECT max(seq) FROM snapshots WHERE key = @key), 0))',
+      )
+      .pluck();
 
+    this.writeItem = db.transaction((item: Pending) => {
+      this.insertEvent.run(item.key, item.seq, item.createdAt, item.tags, item.deleted, item.data);
+      for (const w of item.writes) this.applyWrite(w);
+    });
     this.writeBatch = db.transaction((batch: Pending[], outcomes: (Error | undefined)[]) => {
-      const snapshotKeys = new Set<string>();
+      const snapshots = new Map<string, number>();
       batch.forEach((item, i) => {
         try {
-          if (item.kind === 'event') {
-            this.insertEvent.run(item.key, item.seq, item.createdAt, item.tags, item.deleted, item.data);
-          } else {
+          if (item.kind === 'snapshot') {
             this.insertSnapshot.run(item.key, item.seq, item.createdAt, item.data);
-            snapshotKeys.add(item.key);
+            snapshots.set(item.key, Math.max(item.seq, snapshots.get(item.key) ?? 0));
+          } else if (item.writes.length > 0) {
+            this.writeItem(item);
+          } else {
+            this.insertEvent.run(item.key, item.seq, item.createdAt, item.tags, item.deleted, item.data);
           }
         } catch (err) {
-          // A constraint error only aborts its own statement; the rest of the batch still commits.
-          if (!isPrimaryKeyViolation(err)) throw err;
-          outcomes[i] = new DuplicateSequenceError(item.kind, item.key, item.seq);
+          // A constraint error only undoes its own item; the rest of the batch still commits.
+          if (isPrimaryKeyViolation(err) && !item.writes.length) outcomes[i] = new DuplicateSequenceError(item.kind, item.key, item.seq);
+          else if (isConstraintViolation(err)) outcomes[i] = err as Error;
+          else throw err;
         }
       });
-      for (const key of snapshotKeys) this.pruneSnapshots.run({ key });
+      for (const [key, seq] of snapshots) {
+        this.pruneSnapshots.run(key, seq);
+        this.compactJournal.run(key, seq);
+      }
     });
   }
 
@@ -140,20 +163,22 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
     return row && new PersistedSnapshot(this.unpackr.unpack(row.data), row.seq, key, row.created_at);
   }
 
-  override persist(event: PersistedEvent): Promise<void> {
+  /** Journals an event; `writes` commit in the same transaction (nact passes them through from ctx.persist). */
+  override persist(event: PersistedEvent, writes: readonly DurableWrite[] = []): Promise<void> {
     return this.enqueue('event', event, () => ({
       tags: encodeTags(event.tags ?? []),
       deleted: event.isDeleted ? 1 : 0,
+      writes,
     }));
   }
 
   override takeSnapshot(snapshot: PersistedSnapshot): Promise<void> {
-    return this.enqueue('snapshot', snapshot, () => ({ tags: '', deleted: 0 }));
+    return this.enqueue('snapshot', snapshot, () => ({ tags: '', deleted: 0, writes: [] }));
   }
 
   lastSequence(key: string): number {
     this.flushIfQueued(key);
-    return this.selectLastSeq.get(key) as number;
+    return this.selectLastSeq.get({ key }) as number;
   }
 
   /**
@@ -188,7 +213,7 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
   private enqueue(
     kind: Pending['kind'],
     entry: { key: string; sequenceNumber: number; createdAt?: number; data: unknown },
-    extra: () => Pick<Pending, 'tags' | 'deleted'>,
+    extra: () => Pick<Pending, 'tags' | 'deleted' | 'writes'>,
   ): Promise<void> {
     if (this.closed) return Promise.reject(new Error('engine closed'));
     let item: Omit<Pending, 'resolve' | 'reject'>;

@@ -53,6 +53,12 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX rooms_one_open_per_host ON rooms (host_id) WHERE closed_at IS NULL;
     `,
   },
+  {
+    description: 'closed rooms keep their totals (JSON) as the history of lives',
+    sql: `
+      ALTER TABLE rooms ADD COLUMN totals TEXT;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

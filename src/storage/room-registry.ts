@@ -1,41 +1,52 @@
 import type Database from 'better-sqlite3';
 
 /**
- * Room ids and which rooms are open. The unique partial index makes "one open
- * room per host" hold even across crashes; open rooms are woken at start.
+ * Room ids and which rooms are open. Rows are written only as durable writes
+ * of the room actor's journal entries (opened, ended), so a row is open
+ * exactly when the room's opening is journaled and its end is not. The
+ * unique partial index keeps "one open room per host" even against a bug.
+ * Closed rows stay as the history of lives, with their totals.
  */
 export class RoomRegistry {
   private readonly insert: Database.Statement;
   private readonly openOf: Database.Statement;
   private readonly close: Database.Statement;
   private readonly allOpen: Database.Statement;
+  private readonly maxId: Database.Statement;
+  private readonly byId: Database.Statement;
 
   constructor(db: Database.Database) {
-    this.insert = db.prepare('INSERT INTO rooms (host_id, opened_at) VALUES (?, ?) RETURNING id').pluck();
+    this.insert = db.prepare('INSERT INTO rooms (id, host_id, opened_at) VALUES (?, ?, ?)');
     this.openOf = db.prepare('SELECT id FROM rooms WHERE host_id = ? AND closed_at IS NULL').pluck();
-    this.close = db.prepare('UPDATE rooms SET closed_at = ? WHERE id = ? AND closed_at IS NULL');
+    this.close = db.prepare('UPDATE rooms SET closed_at = ?, totals = ? WHERE id = ? AND closed_at IS NULL');
     this.allOpen = db.prepare('SELECT id, host_id AS hostId FROM rooms WHERE closed_at IS NULL ORDER BY id');
+    this.maxId = db.prepare('SELECT coalesce(max(id), 0) FROM rooms').pluck();
+    this.byId = db.prepare('SELECT id, host_id AS hostId, opened_at AS openedAt, closed_at AS closedAt, totals FROM rooms WHERE id = ?');
   }
 
-  /** A new room id for the host, or null when the host already has an open room. */
-  create(hostId: number, at: number): number | null {
-    try {
-      return this.insert.get(hostId, at) as number;
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return null;
-      throw err;
-    }
+  /** The highest room id ever stored; new ids are allocated above it. */
+  lastId(): number {
+    return this.maxId.get() as number;
+  }
+
+  insertOpen(roomId: number, hostId: number, at: number): void {
+    this.insert.run(roomId, hostId, at);
+  }
+
+  markClosed(roomId: number, at: number, totals: Record<string, number> | null = null): void {
+    this.close.run(at, totals === null ? null : JSON.stringify(totals), roomId);
   }
 
   openRoomOf(hostId: number): number | undefined {
     return this.openOf.get(hostId) as number | undefined;
   }
 
-  markClosed(roomId: number, at: number): void {
-    this.close.run(at, roomId);
-  }
-
   openRooms(): Array<{ id: number; hostId: number }> {
     return this.allOpen.all() as Array<{ id: number; hostId: number }>;
+  }
+
+  get(roomId: number): { id: number; hostId: number; openedAt: number; closedAt: number | null; totals: Record<string, number> | null } | undefined {
+    const row = this.byId.get(roomId) as { id: number; hostId: number; openedAt: number; closedAt: number | null; totals: string | null } | undefined;
+    return row && { ...row, totals: row.totals === null ? null : (JSON.parse(row.totals) as Record<string, number>) };
   }
 }

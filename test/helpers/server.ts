@@ -36,6 +36,17 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 500
   }
 }
 
+/** Runs `probe` (a request, say) again and again until `ok` holds for its result; fails after timeoutMs. */
+export async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch((err: unknown) => err as T);
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
 /** Baseline config for tests and bench: loopback, port 0, a temp database. */
 export function testConfig(dir: string, overrides: Partial<Config> = {}): Config {
   return {

@@ -3,7 +3,16 @@ import { encode } from '../../src/protocol/codec.js';
 import { startTestServer, waitFor } from '../helpers/server.js';
 
 t.test('a client that stops reading is closed with 4908 once its send buffer overflows', async (t) => {
-  const ts = await startTestServer(t, { maxBackpressureBytes: 64 * 1024, ratePerSec: 100_000, rateBurst: 100_000, logLevel: 'info' });
+  // Queues wide open: this test is about a reader that stops, not about load shedding.
+  const ts = await startTestServer(t, {
+    maxBackpressureBytes: 64 * 1024,
+    ratePerSec: 100_000,
+    rateBurst: 100_000,
+    userQueue: 100_000,
+    maxInflight: 100_000,
+    actorQueue: 100_000,
+    logLevel: 'info',
+  });
   const slow = await ts.connect(1);
   const other = await ts.connect(2);
   const socket = (slow as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;

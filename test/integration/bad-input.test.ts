@@ -1,7 +1,9 @@
+import { createHmac } from 'node:crypto';
+import { Packr } from 'msgpackr';
 import t from 'tap';
 import { encode } from '../../src/protocol/codec.js';
-import type { LiveClient } from '../../src/client/index.js';
-import { startTestServer } from '../helpers/server.js';
+import { LiveClient, ServerError } from '../../src/client/index.js';
+import { startTestServer, TEST_SECRET } from '../helpers/server.js';
 
 /** Sends raw bytes and resolves with the next reply frame's error. */
 function rawReply(c: LiveClient, bytes: Uint8Array | string): Promise<unknown> {
@@ -33,7 +35,8 @@ t.test('bad frames get their documented error and change nothing', async (t) => 
   await t.rejects(c.requestRaw('presence.query', { userIds: [Number.NaN] }), { code: 902 }, 'NaN → 902, answered to its request id');
   await t.rejects(c.requestRaw('presence.query', { userIds: [-1] }), { code: 700 }, 'negative id → 700');
   await t.rejects(c.requestRaw('presence.query', { userIds: Array.from({ length: 101 }, (_, i) => i + 1) }), { code: 700 }, 'too many ids → 700');
-  await t.rejects(c.requestRaw('session.ping', 'nope'), { code: 700 }, 'd not a map → 700');
+  await t.rejects(c.requestRaw('presence.query', { userIds: [4, 5, 4] }), { code: 700, message: /must not repeat/ }, 'a repeated id → 700');
+  await t.rejects(c.requestRaw('session.ping', 'nope'), { code: 700, message: /\/d must be a map/ }, 'd not a map → 700');
 
   const me = await c.request('session.whoami', {});
   t.equal(me.logins, 1, 'nothing changed for the sender');
@@ -71,4 +74,86 @@ t.test('flooding beyond the rate limit: 903 replies, then close 4903', async (t)
   ts.clock.advance(1000);
   const again = await ts.connect(1);
   t.ok(await again.request('session.ping', {}), 'the user may come back');
+});
+
+// MessagePack written byte by byte: what a sloppy or hostile client may send.
+const strOf = (raw: number[]) => [0xa0 | raw.length, ...raw];
+const s = (text: string) => strOf([...Buffer.from(text)]);
+const int = (n: number) => (n < 128 ? [n] : [0xcd, n >> 8, n & 0xff]);
+const f32 = (n: number) => {
+  const b = Buffer.alloc(5);
+  b[0] = 0xca;
+  b.writeFloatBE(n, 1);
+  return [...b];
+};
+const f64 = (n: number) => {
+  const b = Buffer.alloc(9);
+  b[0] = 0xcb;
+  b.writeDoubleBE(n, 1);
+  return [...b];
+};
+const map = (...entries: Array<[number[], number[]]>) => [0x80 | entries.length, ...entries.flatMap(([k, v]) => [...k, ...v])];
+const req = (op: string, id: number[], d?: number[]) =>
+  Buffer.from(map([s('op'), s(op)], [s('id'), id], ...(d ? ([[s('d'), d]] as Array<[number[], number[]]>) : [])));
+
+t.test('on the wire: floats for integers, ext types, records, bad UTF-8, bad keys and non-map d get their exact codes and change nothing', async (t) => {
+  const ts = await startTestServer(t);
+  const host = await ts.connect(100, 'host');
+  const host2 = await ts.connect(101, 'host');
+  const viewer = await ts.connect(1);
+  const { roomId } = await host.request('room.open', { title: 'Live' });
+  await viewer.request('room.enter', { roomId });
+  let ended = false;
+  viewer.on('room.ended', () => void (ended = true));
+
+  const refusal = (code: number, re: number) => ({ re, ok: false, err: { code } });
+  for (const float of [f32, f64]) {
+    t.match(await rawReply(viewer, req('session.ping', float(9))), refusal(902, 0), 'id 9.0 → 902');
+    t.match(await rawReply(host, req('room.close', int(9001), map([s('countdownSec'), float(5)]))), { ...refusal(700, 9001), err: { msg: /\/countdownSec/ } }, 'countdownSec 5.0 → 700');
+    t.match(await rawReply(viewer, req('room.enter', int(9002), map([s('roomId'), float(roomId)]))), { ...refusal(700, 9002), err: { msg: /\/roomId/ } }, 'roomId as a float → 700');
+    t.match(await rawReply(viewer, req('room.like', int(9003), map([s('count'), float(2)]))), { ...refusal(700, 9003), err: { msg: /\/count/ } }, 'count 2.0 → 700');
+  }
+  t.match(await rawReply(viewer, new Packr({ useRecords: true }).pack({ op: 'session.ping', id: 9004, d: {} })), refusal(902, 0), 'a msgpackr record → 902');
+  t.match(await rawReply(viewer, req('chat.send', int(9005), map([s('text'), [0xd6, 0xff, 0, 0, 0, 1]]))), refusal(902, 9005), 'a timestamp ext → 902');
+  t.match(await rawReply(viewer, req('chat.send', int(9006), map([s('text'), [0xc7, 0x01, 0x05, 0x61]]))), refusal(902, 9006), 'an ext 8 → 902');
+  t.match(await rawReply(host2, req('room.open', int(9007), map([s('title'), strOf([0xff, 0xfe, 0x41])]))), refusal(902, 9007), 'invalid UTF-8 in a title → 902');
+  t.match(await rawReply(host2, req('room.open', int(9008), map([s('title'), strOf([0xc0, 0xaf])]))), refusal(902, 9008), 'an overlong UTF-8 form → 902');
+  t.match(await rawReply(viewer, req('chat.send', int(9009), map([s('text'), s('a')], [s('text'), s('b')]))), refusal(902, 9009), 'a duplicate key → 902');
+  t.match(await rawReply(viewer, req('chat.send', int(9010), map([s('text'), s('a')], [[0x01], s('b')]))), refusal(902, 9010), 'an int key → 902');
+  for (const [what, d] of [['nil', [0xc0]], ['an empty bin', [0xc4, 0x00]], ['an empty array', [0x90]], ['a string', s('x')], ['a number', [0x00]]] as const) {
+    t.match(await rawReply(host, req('room.close', int(9011), [...d])), { ...refusal(700, 9011), err: { msg: /\/d must be a map/ } }, `d as ${what} → 700`);
+  }
+
+  // nothing changed: the room is open, with its title; the second host opened nothing
+  const rooms = await viewer.request('room.list', { page: 1, pageSize: 10 });
+  t.same(rooms.rooms.map((r) => [r.roomId, r.title]), [[roomId, 'Live']], 'one room, as opened');
+  t.equal(ended, false, 'no room.ended reached the viewer');
+  const second = await host2.request('room.open', { title: '直播 A' });
+  t.equal(second.title, '直播 A', 'the second host can still open a room; its title is what was sent');
+  t.same(await viewer.request('session.ping', {}), { now: ts.clock.now() }, 'the connection is still served');
+  t.ok(await host.request('room.close', {}), 'the host closes the room with a proper request');
+});
+
+/** A token signed with the test secret over exactly these payload bytes. */
+function rawToken(payload: Record<string, unknown>): string {
+  const head = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  return `${head}.${createHmac('sha256', TEST_SECRET).update(head).digest('base64url')}`;
+}
+
+t.test('on the wire: a token whose sub is not a plain decimal string is refused with 720 before the upgrade', async (t) => {
+  const ts = await startTestServer(t);
+  const exp = Math.floor(ts.clock.now() / 1000) + 600;
+  const attempt = (sub: unknown, extra: Record<string, unknown> = {}) =>
+    LiveClient.connect(ts.url, { token: rawToken({ sub, role: 'viewer', exp, ...extra }) }).then(
+      (c) => (void c.drop(), c.welcome.userId),
+      (e: unknown) => (e instanceof ServerError ? `refused ${e.code}` : String(e)),
+    );
+  for (const sub of [true, '709.0', '0x2c5', '7.09e2', ' 709 ', ['709'], 709, '0709', '1234567890123456']) {
+    t.equal(await attempt(sub), 'refused 720', `sub ${JSON.stringify(sub)}`);
+  }
+  t.equal(await attempt('709', { role: 'admin' }), 'refused 720', 'role admin');
+  t.equal(await attempt('709', { exp: exp + 0.5 }), 'refused 720', 'fractional exp');
+  t.equal(await attempt('709', { nick: 'n'.repeat(65) }), 'refused 720', 'nick too long');
+  t.equal(await attempt('709'), 709, 'sub "709" logs in as 709');
+  t.equal(ts.server.sessions.size, 1, 'only the good token made a session');
 });

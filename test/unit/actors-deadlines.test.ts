@@ -96,7 +96,7 @@ t.test('a deadline survives a crash: re-armed at start, fires on time', async (t
 
   clock.advance(3000);
   const second = boot(t, path, clock);
-  t.equal(second.dir.wakeAll(), 1, 'one actor held a deadline');
+  t.equal(second.dir.armFromIndex(), 1, 'one actor held a deadline');
   await ended(second.dir); // recovered and re-armed
   clock.advance(6999);
   t.same((await ended(second.dir)).endedAt, []);
@@ -115,7 +115,7 @@ t.test('a deadline that passed while the server was down fires at once, once', a
 
   clock.advance(60_000);
   const second = boot(t, path, clock);
-  second.dir.wakeAll();
+  second.dir.armFromIndex();
   await ended(second.dir);
   clock.advance(0);
   await waitFor(() => second.index.keysOf('countdown').length === 0, 'the overdue deadline to be handled');
@@ -135,4 +135,46 @@ t.test('a passivated actor is woken by its own deadline', async (t) => {
   clock.advance(60_000);
   await waitFor(() => index.keysOf('countdown').length === 0, 'the deadline to be handled');
   t.same((await ended(dir)).endedAt, [4_120_000]);
+});
+
+t.test('start-up arms timers from the index without recovering anybody; each holder recovers when due', async (t) => {
+  const path = tempDb(t);
+  const clock = new FakeClock(5_000_000);
+  const first = boot(t, path, clock);
+  for (let id = 1; id <= 50; id++) await first.dir.ask(id, { t: 'start', inMs: id * 1000 });
+  first.crash();
+
+  const second = boot(t, path, clock);
+  t.equal(second.dir.armFromIndex(), 50);
+  t.equal(second.dir.size, 0, 'no actor recovered at start');
+  t.equal(second.dir.armedActors, 50, 'one timer per holder');
+  clock.advance(1000);
+  // The wake-up recovers the actor, which re-arms its (now due) deadline: on a fake clock that needs one more turn.
+  await second.dir.ask(1, { t: 'get' });
+  t.equal(second.dir.size, 1, 'only the holder whose deadline came due was recovered');
+  clock.advance(0);
+  await waitFor(() => second.index.keysOf('countdown').length === 49, 'the first deadline to be handled');
+  t.same((await second.dir.ask<Countdown>(1, { t: 'get' })).endedAt, [5_001_000]);
+  for (let id = 2; id <= 50; id++) {
+    clock.advance(1000);
+    await second.dir.ask(id, { t: 'get' });
+    clock.advance(0);
+    await waitFor(() => second.index.keysOf('countdown').length === 50 - id, `deadline ${id} to be handled`);
+  }
+  const ends = await Promise.all(Array.from({ length: 50 }, (_, i) => second.dir.ask<Countdown>(i + 1, { t: 'get' })));
+  t.same(ends.map((s) => s.endedAt[0]), Array.from({ length: 50 }, (_, i) => 5_000_000 + (i + 1) * 1000), 'each on time');
+});
+
+t.test('a message that comes before the deadline recovers the actor, which takes its timers over from the index', async (t) => {
+  const path = tempDb(t);
+  const clock = new FakeClock(6_000_000);
+  const first = boot(t, path, clock);
+  await first.dir.ask(1, { t: 'start', inMs: 10_000 });
+  first.crash();
+  const second = boot(t, path, clock);
+  second.dir.armFromIndex();
+  t.equal((await second.dir.ask<Countdown>(1, { t: 'get' })).endsAt, 6_010_000, 'recovered by a message');
+  clock.advance(10_000);
+  await waitFor(() => second.index.keysOf('countdown').length === 0, 'the deadline to be handled');
+  t.same((await second.dir.ask<Countdown>(1, { t: 'get' })).endedAt, [6_010_000], 'fired once, on time');
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Effect } from '../../src/actors/effects.js';
-import { initialRoomState, reduceRoom, roomDeadlines, type RoomMsg, type RoomState } from '../../src/actors/room.js';
+import { initialRoomState, reduceRoom, roomDeadlines, roomFromSnapshot, roomToSnapshot, type RoomMsg, type RoomState } from '../../src/actors/room.js';
 import { decode, encode } from '../../src/protocol/codec.js';
 
 const rules = { kickBanMs: 10_000, hostGraceMs: 60_000, countdownTickMs: 1000 };
@@ -52,13 +52,14 @@ t.test('bans expire; a closed room refuses everything but the restart wake-up', 
 
 t.test('restart: viewers are gone, the host gets the grace, the state survives encode/decode', (t) => {
   const before = run([[{ t: 'enter', userId: 1, profile }, 1500], [{ t: 'likes', count: 4 }, 1600]], opened).state;
-  const restored = decode(encode(before)) as RoomState;
+  const restored = roomFromSnapshot(decode(encode(roomToSnapshot(before))));
   t.same(restored, before, 'a snapshot round-trips through MessagePack');
+  t.same([...restored.viewers.keys()], [1], 'viewers come back as a Map');
   const after = run([[{ t: 'restarted' }, 50_000]], restored).state;
-  t.same(after.viewers, {});
+  t.equal(after.viewers.size, 0);
   t.equal(after.hostAwayUntil, 110_000);
   t.equal(after.likes, 4);
-  t.same(Object.keys(after.seen), ['1'], 'distinct viewers are remembered for the totals');
+  t.same([...after.seen], [1], 'distinct viewers are remembered for the totals');
   const back = run([[{ t: 'host-back' }, 60_000]], after).state;
   t.equal(back.hostAwayUntil, null);
   t.end();
@@ -67,5 +68,20 @@ t.test('restart: viewers are gone, the host gets the grace, the state survives e
 t.test('host away counts from when the socket dropped, not from when the room heard of it', (t) => {
   const { state } = run([[{ t: 'host-away', since: 10_000 }, 10_050]], opened);
   t.equal(state.hostAwayUntil, 70_000);
+  t.end();
+});
+
+t.test('entering and leaving update the room in place: O(1) per viewer, not a copy of the room', (t) => {
+  let state = opened;
+  const viewers = state.viewers;
+  for (let i = 1; i <= 2; i++) state = run([[{ t: 'enter', userId: i, profile }, 2000 + i]], state).state;
+  t.not(state, opened, 'a new top-level object says "changed" to the shell');
+  t.equal(state.viewers, viewers, 'the same viewer map, updated in place');
+  t.equal(state.viewers.size, 2);
+  const full = run([[{ t: 'enter', userId: 3, profile }, 3000]], state);
+  t.equal(full.state, state, 'a refusal (no seats) returns the same object');
+  t.equal(state.viewers.size, 2, 'and touches nothing');
+  state = run([[{ t: 'leave', userId: 1, reason: 'left' }, 4000]], state).state;
+  t.same([...state.viewers.keys()], [2]);
   t.end();
 });

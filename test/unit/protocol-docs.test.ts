@@ -85,7 +85,7 @@ t.test('each op section lists its seed, roles, errors and pushes', async (t) => 
 });
 
 t.test('schemas render readably', async (t) => {
-  t.match(doc, /\| `userIds` \| array of integer \| yes \| 1–100 items, unique \|/);
+  t.match(doc, /\| `userIds` \| array of integer \| yes \| 1–100 items \| distinct user ids \(a repeat is refused with 700\) \|/);
   t.match(doc, /\| `statuses\[\]\.status` \| "offline" \\\| "online" \\\| "busy" \\\| "live" \| yes \|/);
   t.match(doc, /\| `profile\.nickname` \| string \| yes \| ≤ 64 chars \|/);
   t.match(doc, /\| `profile\.level` \| integer \| yes \| 0–1000 \|/);

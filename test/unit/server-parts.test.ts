@@ -87,7 +87,7 @@ t.test('room channels: per-topic seq, replay after a seq, null when the gap is g
   const { RoomChannels } = await import('../../src/server/channels.js');
   const clock = new FakeClock(0);
   const sent: Array<[string, unknown]> = [];
-  const channels = new RoomChannels({ clock, bufferSize: 2, keepMs: 1000, send: (topic, frame) => void sent.push([topic, decode(frame)]) });
+  const channels = new RoomChannels({ clock, bufferSize: 2, coalesceMs: 0, keepMs: 1000, send: (topic, frame) => void sent.push([topic, decode(frame)]) });
   channels.publish('room/1', 'room.likes', { n: 1 });
   channels.publish('room/2', 'room.likes', { n: 2 });
   channels.publish('room/1', 'room.likes', { n: 3 });
@@ -105,4 +105,29 @@ t.test('room channels: per-topic seq, replay after a seq, null when the gap is g
   clock.advance(1000);
   t.equal(channels.since('room/1', 3), null, 'forgotten a while after the room closed');
   t.same(channels.since('room/9', 0), [], 'a channel with nothing published yet');
+});
+
+t.test('room channels: entries and departures of a burst become one push each, in order, at most 100 users', async (t) => {
+  const { RoomChannels, MAX_COALESCED } = await import('../../src/server/channels.js');
+  const clock = new FakeClock(0);
+  const sent: Array<{ op: string; d: { users?: Array<{ userId: number }>; viewers?: number }; seq: number }> = [];
+  const channels = new RoomChannels({ clock, bufferSize: 10, coalesceMs: 250, keepMs: 1000, send: (_topic, frame) => void sent.push(decode(frame) as never) });
+  const entered = (userId: number, viewers: number) => channels.publish('room/1', 'room.user_entered', { roomId: 1, users: [{ userId }], viewers });
+  entered(1, 1);
+  entered(2, 2);
+  entered(3, 3);
+  t.same(sent, [], 'held while the burst lasts');
+  clock.advance(250);
+  t.same(sent.map((p) => [p.op, p.d.users?.map((u) => u.userId), p.d.viewers, p.seq]), [['room.user_entered', [1, 2, 3], 3, 1]], 'one push, the latest count');
+
+  entered(4, 4);
+  channels.publish('room/1', 'room.user_left', { roomId: 1, users: [{ userId: 4, reason: 'left' }], viewers: 3 });
+  channels.publish('room/1', 'chat.message', { text: 'hi' });
+  t.same(sent.slice(1).map((p) => [p.op, p.seq]), [['room.user_entered', 2], ['room.user_left', 3], ['chat.message', 4]], 'another push sends the pending one first: order holds');
+
+  for (let i = 0; i < 250; i++) entered(100 + i, i);
+  clock.advance(250);
+  const big = sent.slice(4).map((p) => p.d.users!.length);
+  t.same(big, [MAX_COALESCED, MAX_COALESCED, 50], 'split at the per-push limit');
+  t.equal(channels.since('room/1', 4)!.length, 3, 'coalesced pushes are kept for resuming clients like any other');
 });

@@ -105,7 +105,7 @@ t.test('a failed commit rejects every item of the batch', async (t) => {
   t.same(errors, ['commit']);
 });
 
-t.test('snapshots: latest wins, only the newest two are kept, per key', async (t) => {
+t.test('snapshots: latest wins, only the newest is kept, per key', async (t) => {
   const { engine, db, errors } = setup(t);
   t.equal(await engine.latestSnapshot('a'), undefined);
   await engine.takeSnapshot(new PersistedSnapshot({ sum: 5 }, 5, 'a'));
@@ -117,7 +117,7 @@ t.test('snapshots: latest wins, only the newest two are kept, per key', async (t
   const latest = await engine.latestSnapshot('a');
   t.ok(latest instanceof PersistedSnapshot);
   t.match(latest, { sequenceNumber: 15, key: 'a', data: { sum: 15 } });
-  t.same(db.prepare("SELECT seq FROM snapshots WHERE key = 'a' ORDER BY seq").pluck().all(), [10, 15]);
+  t.same(db.prepare("SELECT seq FROM snapshots WHERE key = 'a' ORDER BY seq").pluck().all(), [15]);
   t.match(await engine.latestSnapshot('b'), { sequenceNumber: 1, data: { other: true } });
 
   // A snapshot at a sequence number is a function of the journal up to it, so
@@ -127,9 +127,23 @@ t.test('snapshots: latest wins, only the newest two are kept, per key', async (t
   t.same(errors, [], 'a second snapshot at the same seq replaces the first without error');
 });
 
+t.test('a snapshot compacts the journal behind it; the position survives compaction', async (t) => {
+  const { engine, db } = setup(t);
+  await Promise.all([1, 2, 3, 4].map((seq) => engine.persist(ev('a', seq))));
+  await engine.persist(ev('b', 1));
+  await engine.takeSnapshot(new PersistedSnapshot({ upTo: 3 }, 3, 'a'));
+  t.same(seqs(engine.events('a')), [4], 'entries up to the snapshot are gone, later ones stay');
+  t.same(seqs(engine.events('b')), [1], 'other keys untouched');
+  t.equal(db.prepare("SELECT count(*) FROM journal WHERE key = 'a'").pluck().get(), 1);
+  await engine.takeSnapshot(new PersistedSnapshot({ upTo: 4 }, 4, 'a'));
+  t.same(seqs(engine.events('a')), []);
+  t.equal(engine.lastSequence('a'), 4, 'the position is the snapshot when the journal is empty');
+});
+
 t.test('persisted data survives close and reopen', async (t) => {
   const { engine, db, path } = setup(t);
-  await engine.persist(ev('a', 1, { nested: { list: [1, 'two', null], flag: true } }));
+  await engine.persist(ev('a', 1, { n: 0 }));
+  await engine.persist(ev('a', 2, { nested: { list: [1, 'two', null], flag: true } }));
   await engine.takeSnapshot(new PersistedSnapshot({ n: 1 }, 1, 'a'));
   engine.close();
   db.close();
@@ -139,7 +153,7 @@ t.test('persisted data survives close and reopen', async (t) => {
   t.teardown(() => db2.close());
   t.same(engine2.events('a')[0]!.data, { nested: { list: [1, 'two', null], flag: true } });
   t.match(await engine2.latestSnapshot('a'), { sequenceNumber: 1, data: { n: 1 } });
-  t.equal(engine2.lastSequence('a'), 1);
+  t.equal(engine2.lastSequence('a'), 2);
 });
 
 t.test('group commit: 100 concurrent persists share transactions', async (t) => {
@@ -204,4 +218,44 @@ t.test('invalid input is rejected up front', async (t) => {
   await t.rejects(engine.persist({ ...ev('a', 1), sequenceNumber: 1.5 } as PersistedEvent), /sequenceNumber/);
   await t.rejects(engine.persist(ev('', 1)), /key/);
   t.same(commits, []);
+});
+
+t.test('durable writes commit with their event, or not at all', async (t) => {
+  const { engine, db } = setup(t);
+  const rooms = () => db.prepare('SELECT id, host_id AS hostId, closed_at AS closedAt FROM rooms ORDER BY id').all();
+  // Same host twice in one batch: the second item breaks the one-open-room-per-host index.
+  const [first, second, plain] = await Promise.allSettled([
+    engine.persist(ev('room:1', 1), [{ t: 'room.open', roomId: 1, hostId: 7, at: 10 }]),
+    engine.persist(ev('room:2', 1), [{ t: 'room.open', roomId: 2, hostId: 7, at: 11 }]),
+    engine.persist(ev('other', 1)),
+  ]);
+  t.equal(first!.status, 'fulfilled');
+  t.match(second, { status: 'rejected', reason: { code: 'SQLITE_CONSTRAINT_UNIQUE' } }, 'the item whose write fails is refused');
+  t.equal(plain!.status, 'fulfilled', 'the rest of the batch commits');
+  t.same(seqs(engine.events('room:2')), [], 'its event is not stored either (same savepoint)');
+  t.same(rooms(), [{ id: 1, hostId: 7, closedAt: null }]);
+
+  await engine.persist(ev('room:1', 2), [{ t: 'room.close', roomId: 1, at: 20, totals: { likes: 3 } }, { t: 'deadline', key: 'room:1', nextAt: null }]);
+  t.same(rooms(), [{ id: 1, hostId: 7, closedAt: 20 }]);
+  t.same(db.prepare('SELECT totals FROM rooms WHERE id = 1').pluck().get(), '{"likes":3}', 'the closed row keeps its totals');
+  t.same(seqs(engine.events('room:1')), [], "a closed room's journal is dropped in the closing commit");
+
+  await engine.persist(ev('countdown:1', 1), [{ t: 'deadline', key: 'countdown:1', nextAt: 500 }]);
+  t.same(db.prepare('SELECT key, next_at FROM actor_deadlines').all(), [{ key: 'countdown:1', next_at: 500 }], 'the deadline index row rides the same commit');
+});
+
+t.test('a full disk: the whole batch is refused, events and their writes alike', async (t) => {
+  const { engine, db, errors } = setup(t);
+  db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+  const big = { blob: 'x'.repeat(64 * 1024) };
+  const results = await Promise.allSettled([
+    engine.persist(ev('room:1', 1, big), [{ t: 'room.open', roomId: 1, hostId: 7, at: 10 }]),
+    engine.persist(ev('user:1', 1)),
+  ]);
+  t.match(results, [{ status: 'rejected', reason: { code: 'SQLITE_FULL' } }, { status: 'rejected', reason: { code: 'SQLITE_FULL' } }]);
+  t.same(errors, ['commit']);
+  t.equal(db.prepare('SELECT count(*) FROM rooms').pluck().get(), 0, 'no registry row without its journal entry');
+  db.pragma('max_page_count = 1073741823');
+  await engine.persist(ev('room:1', 1, big), [{ t: 'room.open', roomId: 1, hostId: 7, at: 10 }]);
+  t.equal(db.prepare('SELECT count(*) FROM rooms').pluck().get(), 1, 'the same write succeeds once there is room');
 });

@@ -5,7 +5,8 @@ import { Empty, PresenceStatus, UserId } from '../schemas.js';
 /** At most this many users per presence request. */
 export const PRESENCE_BATCH_MAX = 100;
 
-const UserIds = Type.Array(UserId, { minItems: 1, maxItems: PRESENCE_BATCH_MAX, uniqueItems: true });
+/** Distinct ids: a repeated id is refused with 700 (checked by the server, not by the schema). */
+const UserIds = Type.Array(UserId, { minItems: 1, maxItems: PRESENCE_BATCH_MAX, description: 'distinct user ids (a repeat is refused with 700)' });
 const Statuses = Type.Object({
   statuses: Type.Array(Type.Object({ userId: UserId, status: PresenceStatus })),
 });

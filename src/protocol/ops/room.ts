@@ -138,16 +138,26 @@ export const roomPushes = {
     data: Type.Object({ ...InRoom, host: Member, title: Type.String() }),
   }),
   'room.user_entered': definePush({
-    summary: 'Someone entered the room (room topic).',
+    summary:
+      'Who entered the room (room topic). Entries close together are sent as one push listing them in order ' +
+      '(at most LIVE_ROOM_MEMBERS_FLUSH_MS late, at most 100 users per push); `viewers` is the count after the last of them.',
     seed: '7.1',
     stream: 'room',
-    data: Type.Object({ ...InRoom, user: Member, viewers: Count }),
+    data: Type.Object({ ...InRoom, users: Type.Array(Member, { minItems: 1, maxItems: 100 }), viewers: Count }),
   }),
   'room.user_left': definePush({
-    summary: 'Someone left or was put out of the room (room topic).',
+    summary:
+      'Who left or was put out of the room (room topic), coalesced like room.user_entered; `viewers` is the count after the last of them.',
     seed: '7.2',
     stream: 'room',
-    data: Type.Object({ ...InRoom, userId: UserId, viewers: Count, reason: Type.Union([Type.Literal('left'), Type.Literal('kicked'), Type.Literal('gone')]) }),
+    data: Type.Object({
+      ...InRoom,
+      users: Type.Array(
+        Type.Object({ userId: UserId, reason: Type.Union([Type.Literal('left'), Type.Literal('kicked'), Type.Literal('gone')]) }),
+        { minItems: 1, maxItems: 100 },
+      ),
+      viewers: Count,
+    }),
   }),
   'room.kicked': definePush({
     summary: 'You were put out of the room by its host; you cannot enter again until `until`.',

@@ -1,0 +1,45 @@
+import type Database from 'better-sqlite3';
+import { DeadlineIndex } from './deadline-index.js';
+import { RoomRegistry } from './room-registry.js';
+
+/**
+ * Writes to storage tables that belong to one journal entry: the journal
+ * engine applies them in the same transaction as the entry (same group
+ * commit, same fsync), so the entry and its side rows are stored together or
+ * not at all. Actors describe them as data; only this module knows the SQL.
+ */
+export type DurableWrite =
+  /** A room opened: its registry row (one open room per host, unique index). */
+  | { t: 'room.open'; roomId: number; hostId: number; at: number }
+  /** A room closed: the row keeps its totals; the room actor's journal and snapshots are dropped. */
+  | { t: 'room.close'; roomId: number; at: number; totals: Record<string, number> }
+  /** The actor's next deadline moved (null: it holds none any more). */
+  | { t: 'deadline'; key: string; nextAt: number | null };
+
+export type WriteApplier = (write: DurableWrite) => void;
+
+/** The SQLite applier of durable writes (run inside the journal engine's transaction). */
+export function sqliteWriteApplier(db: Database.Database): WriteApplier {
+  const rooms = new RoomRegistry(db);
+  const deadlines = new DeadlineIndex(db);
+  const purgeJournal = db.prepare('DELETE FROM journal WHERE key = ?');
+  const purgeSnapshots = db.prepare('DELETE FROM snapshots WHERE key = ?');
+  return (w) => {
+    switch (w.t) {
+      case 'room.open':
+        rooms.insertOpen(w.roomId, w.hostId, w.at);
+        break;
+      case 'room.close': {
+        rooms.markClosed(w.roomId, w.at, w.totals);
+        const key = `room:${w.roomId}`;
+        purgeJournal.run(key);
+        purgeSnapshots.run(key);
+        break;
+      }
+      case 'deadline':
+        if (w.nextAt === null) deadlines.clear(w.key);
+        else deadlines.set(w.key, w.nextAt);
+        break;
+    }
+  };
+}

@@ -1,0 +1,89 @@
+import { pino } from 'pino';
+import t from 'tap';
+import { Directory } from '../../src/actors/directory.js';
+import { presenceActor, type PresenceMsg, type PresenceState } from '../../src/actors/presence.js';
+import { ActorRuntime } from '../../src/actors/runtime.js';
+import { Singleton } from '../../src/actors/singleton.js';
+import { userActor, type UserMsg, type UserState } from '../../src/actors/user.js';
+import { FakeClock } from '../../src/clock.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
+import { Admission } from '../../src/server/admission.js';
+import { Lanes } from '../../src/server/lanes.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { SqliteJournalEngine } from '../../src/storage/journal-engine.js';
+
+const ports = { push: () => {}, publish: () => {}, emit: () => {} };
+const logger = pino({ level: 'silent' });
+
+t.test('lanes: one task of a user at a time, in order; other users run alongside; idle lanes run at once', async (t) => {
+  const lanes = new Lanes(2);
+  const log: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const a1 = lanes.run(1, async () => {
+    log.push('a1 start');
+    await gate;
+    log.push('a1 end');
+    return 'a1';
+  });
+  t.same(log, ['a1 start'], 'an idle lane runs the task in the same turn');
+  const a2 = lanes.run(1, async () => void log.push('a2'));
+  const b1 = lanes.run(2, async () => void log.push('b1'));
+  const a3 = lanes.run(1, async () => void log.push('a3'));
+  await t.rejects(lanes.run(1, async () => void log.push('a4')), new ProtocolError('BUSY', 'more than 2 of your requests are waiting'));
+  await b1;
+  t.same(log, ['a1 start', 'b1'], "another user's lane is not blocked");
+  release();
+  await Promise.all([a1, a2, a3]);
+  t.same(log, ['a1 start', 'b1', 'a1 end', 'a2', 'a3'], 'in arrival order, never overlapping');
+  t.ok(lanes.idle(1) && lanes.size === 0, 'idle lanes are forgotten');
+  await lanes.run(3, async () => {
+    for (let i = 0; i < 5; i++) void lanes.run(3, async () => {}, { shed: false });
+  });
+  t.pass('unshed tasks are never refused');
+});
+
+t.test('admission: under the limit all, up to twice the limit idle users only, then none; logins bounded', (t) => {
+  const shed: string[] = [];
+  const a = new Admission({ maxInflight: 2, maxPendingLogins: 1, onShed: (w) => shed.push(w) });
+  t.ok(a.admitRequest(false));
+  t.ok(a.admitRequest(false));
+  t.notOk(a.admitRequest(false), 'a busy user is shed at the limit');
+  t.ok(a.admitRequest(true), 'an idle user still gets in');
+  t.ok(a.admitRequest(true));
+  t.notOk(a.admitRequest(true), 'nobody beyond twice the limit');
+  t.notOk(a.canAcceptLogin(), 'no new logins while saturated');
+  for (let i = 0; i < 4; i++) a.requestDone();
+  t.ok(a.canAcceptLogin());
+  a.loginStarted();
+  t.notOk(a.canAcceptLogin(), 'pending logins bounded');
+  a.loginDone();
+  t.same(shed, ['request', 'request', 'login', 'login']);
+  t.end();
+});
+
+t.test('actor queues: a directory actor and a singleton refuse requests past their bound, never tells', async (t) => {
+  const db = openDatabase({ path: ':memory:', synchronous: 'FULL' });
+  const runtime = new ActorRuntime(new SqliteJournalEngine(db));
+  const clock = new FakeClock();
+  const users = new Directory<UserState, UserMsg>({
+    runtime, def: userActor, clock, ports, logger, snapshots: new SqliteJournalEngine(db), idleMs: 60_000, snapshotEvery: 100, askTimeoutMs: 2000, maxQueue: 2,
+  });
+  const presence = new Singleton<PresenceState, PresenceMsg>(runtime, presenceActor, { clock, ports, logger, askTimeoutMs: 2000, maxQueue: 2 });
+  t.teardown(async () => {
+    await users.close();
+    runtime.shutdown();
+    db.close();
+  });
+  const asks = await Promise.allSettled(Array.from({ length: 5 }, () => users.ask(1, { t: 'get' })));
+  t.same(asks.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected']);
+  t.match((asks[2] as PromiseRejectedResult).reason, { code: 908 });
+  for (let i = 0; i < 5; i++) users.tell(1, { t: 'logout', sessionId: 'x' });
+  t.match(await users.ask(1, { t: 'get' }, { shed: false }), { userId: 1 }, 'tells and unshed asks always queue');
+  presence.tell({ t: 'online', userId: 9 });
+  presence.tell({ t: 'online', userId: 8 });
+  await t.rejects(presence.ask({ t: 'query', userIds: [9] }), { code: 908 }, 'the singleton is full while two tells wait');
+  await new Promise<void>((r) => setImmediate(r));
+  await new Promise<void>((r) => setImmediate(r));
+  t.match(await presence.ask({ t: 'query', userIds: [9] }), { statuses: [{ userId: 9, status: 'online' }] });
+});
