@@ -86,6 +86,7 @@ function connecting(): string {
     [403, 'ORIGIN_NOT_ALLOWED', 'the `Origin` header is not on the allow list (browsers only)'],
     [400, 'BAD_PARAMETER', '`resume`/`last_seq` malformed: both or neither, `last_seq` a non-negative integer'],
     [503, 'UNAVAILABLE', 'server starting or shutting down: retry with backoff'],
+    [503, 'BUSY', 'overloaded (too many logins or requests in progress): retry after `retryAfterMs` plus some random jitter (the `Retry-After` header says the same in whole seconds); nothing was created'],
   ];
   return [
     '## Connecting',
@@ -97,7 +98,8 @@ function connecting(): string {
         `Its claims are checked exactly; a token breaking any of these rules is refused with ${ERRORS.BAD_TOKEN.code} BAD_TOKEN:`,
       ...tokenRules().map((rule) => `  - ${rule}`),
       '- Query parameters: `token` (see above), `resume` and `last_seq` (see [resume](#sessions-pushes-and-resume)).',
-      '- A refused upgrade is a plain HTTP answer (no WebSocket) with a JSON body `{"code": <int>, "msg": "<text>"}`; ' +
+      '- A refused upgrade is a plain HTTP answer (no WebSocket) with a JSON body `{"code": <int>, "msg": "<text>"}` ' +
+        `(plus \`retryAfterMs\` with ${ERRORS.BUSY.code}); ` +
         '`msg` may carry a detail after `": "`. Switch on `code`:',
     ].join('\n'),
     table(
@@ -212,7 +214,14 @@ function envelope(): string {
         `format — even when the frame is refused for something else (an ext inside \`d\` is answered ${ERRORS.MALFORMED_FRAME.code} with that \`re\`); otherwise \`re\` is 0.`,
       `- The envelope takes no other keys: an extra key, a missing, float (even \`9.0\`) or non-positive \`id\`, or a frame that is not a map is refused with ${errRef('MALFORMED_FRAME')}; an unknown \`op\` with ${errRef('UNKNOWN_OP')}.`,
       `- \`d\`, when present, must be a map: nil, bin, array, str, number or boolean is refused with ${errRef('BAD_PARAMETER')} (\`/d must be a map\`). An absent \`d\` means \`{}\`; nil is not absent.`,
-      '- Switch on `err.code`; `err.msg` is for logs and may carry a detail after `": "`.',
+      '- Switch on `err.code`; `err.msg` is for logs and may carry a detail after `": "`. With ' +
+        `${errRef('BUSY')}, \`err.retryAfterMs\` says how long to wait before sending the request again.`,
+      '- **Order.** The server handles the requests of one user one at a time, in the order they arrive, and answers ' +
+        'the ones it handles in that order: `room.enter` followed by `chat.send` in the same write posts the line in the ' +
+        'room just entered. Requests refused before they are handled — malformed (' +
+        `${ERRORS.MALFORMED_FRAME.code}, ${ERRORS.UNKNOWN_OP.code}, ${ERRORS.BAD_PARAMETER.code} from the schema), rate-limited ` +
+        `(${ERRORS.RATE_LIMITED.code}), refused for load (${ERRORS.BUSY.code}) or for your role (${ERRORS.PERMISSION_DENIED.code}) — ` +
+        'are answered at once and may arrive before the replies of earlier requests.',
     ].join('\n'),
     '**Push** (server → client, unasked):',
     renderSchemaTable(PushDoc) ?? '',
@@ -254,6 +263,12 @@ function limits(): string {
       `- **Frame size.** A frame over the server's size limit ends the connection (close code ${CLOSE_CODES.MESSAGE_TOO_BIG.code}).`,
       `- **Rate limit.** Requests over the allowed rate are answered with ${errRef('RATE_LIMITED')}; a client that keeps ` +
         `flooding is closed with ${CLOSE_CODES.RATE_LIMITED.code}. Back off when you see ${ERRORS.RATE_LIMITED.code}.`,
+      `- **Server busy.** When the server cannot keep up it refuses work at once with ${errRef('BUSY')} instead of ` +
+        'queueing it: when too many requests are in flight server-wide (a user with nothing else in flight still gets ' +
+        'through, up to a higher bound), when too many of your own requests wait behind the one being handled, or when ' +
+        'one room (or another shared part) has too many requests waiting. A request refused with ' +
+        `${ERRORS.BUSY.code} was not handled and changed nothing: send it again after \`retryAfterMs\`, adding random jitter, ` +
+        'and do not retry in a tight loop. Logins are bounded the same way at the upgrade (HTTP 503, see [Connecting](#connecting)).',
       `- **Slow consumer.** A client that does not read its pushes is closed with ${CLOSE_CODES.BACKPRESSURE.code} when ` +
         'the send buffer overflows; reconnect and resume.',
       `- **Roles.** Each op lists the roles allowed to call it; others get ${errRef('PERMISSION_DENIED')}.`,

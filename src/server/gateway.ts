@@ -61,7 +61,7 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       refuse(res, status, err.errorName, err.message.split(': ')[1]);
     };
     if (!deps.isReady()) return deny(503, new ProtocolError('UNAVAILABLE'));
-    if (!admission.canAcceptLogin()) return deny(503, new ProtocolError('BUSY', 'too many logins in progress'));
+    if (!admission.canAcceptLogin()) return deny(503, new ProtocolError('BUSY', 'too many logins or requests in progress'));
     if (config.allowedOrigins.length && headers.origin && !config.allowedOrigins.includes(headers.origin)) {
       return deny(403, new ProtocolError('ORIGIN_NOT_ALLOWED'));
     }

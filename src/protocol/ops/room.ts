@@ -140,7 +140,8 @@ export const roomPushes = {
   'room.user_entered': definePush({
     summary:
       'Who entered the room (room topic). Entries close together are sent as one push listing them in order ' +
-      '(at most LIVE_ROOM_MEMBERS_FLUSH_MS late, at most 100 users per push); `viewers` is the count after the last of them.',
+      '(sent at most 250 ms after the first of them by default, server setting LIVE_ROOM_MEMBERS_FLUSH_MS; at most 100 users per push, ' +
+      'in order of entry; another room push sends a pending one first, so room pushes keep their order); `viewers` is the count after the last of them.',
     seed: '7.1',
     stream: 'room',
     data: Type.Object({ ...InRoom, users: Type.Array(Member, { minItems: 1, maxItems: 100 }), viewers: Count }),
