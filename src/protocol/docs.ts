@@ -264,8 +264,8 @@ function limits(): string {
       `- **Rate limit.** Requests over the allowed rate are answered with ${errRef('RATE_LIMITED')}; a client that keeps ` +
         `flooding is closed with ${CLOSE_CODES.RATE_LIMITED.code}. Back off when you see ${ERRORS.RATE_LIMITED.code}.`,
       `- **Server busy.** When the server cannot keep up it refuses work at once with ${errRef('BUSY')} instead of ` +
-        'queueing it: when too many requests are in flight server-wide (a user with nothing else in flight still gets ' +
-        'through, up to a higher bound), when too many of your own requests wait behind the one being handled, or when ' +
+        'queueing it: when too many requests are in flight server-wide or requests have started to queue in the server ' +
+        '(a user with nothing else in flight still gets through, up to a higher bound), when too many of your own requests wait behind the one being handled, or when ' +
         'one room (or another shared part) has too many requests waiting. A request refused with ' +
         `${ERRORS.BUSY.code} was not handled and changed nothing: send it again after \`retryAfterMs\`, adding random jitter, ` +
         'and do not retry in a tight loop. Logins are bounded the same way at the upgrade (HTTP 503, see [Connecting](#connecting)).',

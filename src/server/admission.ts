@@ -4,20 +4,53 @@
  * finish too late: memory stays bounded, accepted work completes, and light
  * requests of other users keep a low latency.
  *
- * - Requests in flight (admitted, not yet answered) are counted. Under
- *   `maxInflight` every request is admitted; between it and twice it, only
- *   requests of users with nothing else in flight (a bystander's whoami gets
- *   through while a flooder's tenth request does not); beyond, none.
+ * - Requests in flight (admitted, not yet answered) are counted against a
+ *   limit. The limit adapts to the time requests spend in the server (their
+ *   sojourn): every `intervalMs`, if even the fastest request answered in
+ *   that interval took longer than `targetMs` (a standing queue, not a
+ *   burst), the limit drops below the number in flight, so new work is shed
+ *   until the queue drains; otherwise it grows back toward `maxInflight`. A
+ *   burst that the server clears within the target is therefore admitted
+ *   whole, while sustained overload is cut at once (the idea of CoDel,
+ *   applied to a concurrency limit).
+ * - A user with nothing in flight is admitted up to twice `maxInflight`
+ *   whatever the limit: a bystander's whoami gets through while a flooder's
+ *   tenth request does not.
  * - Logins waiting for their journal write are counted too: past
- *   `maxPendingLogins` the upgrade is refused (HTTP 503 with code 908) before
- *   any state is touched. A login once accepted is never failed for load.
+ *   `maxPendingLogins`, or while new work is being shed, the upgrade is
+ *   refused (HTTP 503 with code 908) before any state is touched. A login
+ *   once accepted is never failed for load.
  * Per-user queues (Lanes) and per-actor queues (Directory) bound the rest.
  */
+export interface AdmissionOptions {
+  /** The most requests in flight when requests are answered fast (users with nothing in flight: twice this). */
+  maxInflight: number;
+  maxPendingLogins: number;
+  /** Sojourn above which a request counts as having queued. */
+  targetMs?: number;
+  intervalMs?: number;
+  /** Real time in ms (the load is real even when a test drives the server's clock). */
+  now?(): number;
+  onShed?(what: 'request' | 'login'): void;
+}
+
 export class Admission {
   private inflight = 0;
   private logins = 0;
+  private limit: number;
+  private fastest = Number.POSITIVE_INFINITY;
+  private intervalEnds: number;
+  private readonly targetMs: number;
+  private readonly intervalMs: number;
+  private readonly now: () => number;
 
-  constructor(private readonly opts: { maxInflight: number; maxPendingLogins: number; onShed?(what: 'request' | 'login'): void }) {}
+  constructor(private readonly opts: AdmissionOptions) {
+    this.limit = opts.maxInflight;
+    this.targetMs = opts.targetMs ?? 50;
+    this.intervalMs = opts.intervalMs ?? 100;
+    this.now = opts.now ?? (() => performance.now());
+    this.intervalEnds = this.now() + this.intervalMs;
+  }
 
   get requestsInFlight(): number {
     return this.inflight;
@@ -27,24 +60,37 @@ export class Admission {
     return this.logins;
   }
 
-  /** Admits a request (call `requestDone` when it is answered) or returns false. */
-  admitRequest(userIdle: boolean): boolean {
-    const max = this.opts.maxInflight;
-    if (this.inflight < max || (userIdle && this.inflight < 2 * max)) {
-      this.inflight++;
-      return true;
-    }
-    this.opts.onShed?.('request');
-    return false;
+  /** The current limit of requests in flight (≤ maxInflight). */
+  get currentLimit(): number {
+    return this.limit;
   }
 
-  requestDone(): void {
+  /**
+   * Admits a request and returns when it was admitted (pass it to
+   * `requestDone` when the request is answered), or returns undefined: shed.
+   */
+  admitRequest(userIdle: boolean): number | undefined {
+    const now = this.now();
+    this.review(now);
+    if (this.inflight < this.limit || (userIdle && this.inflight < 2 * this.opts.maxInflight)) {
+      this.inflight++;
+      return now;
+    }
+    this.opts.onShed?.('request');
+    return undefined;
+  }
+
+  requestDone(admittedAt: number): void {
     this.inflight--;
+    const now = this.now();
+    this.fastest = Math.min(this.fastest, now - admittedAt);
+    this.review(now);
   }
 
   /** Whether a new login may be accepted now (checked at upgrade, before anything is created). */
   canAcceptLogin(): boolean {
-    if (this.logins < this.opts.maxPendingLogins && this.inflight < 2 * this.opts.maxInflight) return true;
+    this.review(this.now());
+    if (this.logins < this.opts.maxPendingLogins && this.inflight < this.limit) return true;
     this.opts.onShed?.('login');
     return false;
   }
@@ -55,5 +101,16 @@ export class Admission {
 
   loginDone(): void {
     this.logins--;
+  }
+
+  /** Once per interval: shrink the limit under a standing queue, grow it back otherwise. */
+  private review(now: number): void {
+    if (now < this.intervalEnds) return;
+    // Nothing answered in a whole interval while work is in flight counts as queueing too.
+    const queued = this.fastest === Number.POSITIVE_INFINITY ? this.inflight > 0 : this.fastest > this.targetMs;
+    const max = this.opts.maxInflight;
+    this.limit = queued ? Math.max(1, Math.min(this.limit, Math.floor(this.inflight * 0.9))) : Math.min(max, Math.max(this.limit * 2, 16));
+    this.fastest = Number.POSITIVE_INFINITY;
+    this.intervalEnds = now + this.intervalMs;
   }
 }

@@ -91,6 +91,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const admission = new Admission({
     maxInflight: config.maxInflight,
     maxPendingLogins: config.maxPendingLogins,
+    targetMs: config.shedTargetMs,
     onShed: (what) => metrics.shed.inc({ what }),
   });
   const users = new Directory<UserState, UserMsg>({ ...persistent, def: userActor });

@@ -168,7 +168,7 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
         metrics.error(CLOSE_CODES.RATE_LIMITED.code);
         return data.conn.end(CLOSE_CODES.RATE_LIMITED.code, CLOSE_CODES.RATE_LIMITED.reason);
       }
-      return answer(data, { re: idOrZero(bytes, isBinary), ok: false, err: new ProtocolError('RATE_LIMITED').toWire() });
+      return answer(data, { re: idOrZero(bytes, isBinary), ok: false, err: RATE_LIMITED_ERR });
     }
     let request: ValidRequest;
     try {
@@ -181,10 +181,11 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       return answer(data, { re: e.requestId, ok: false, err: e.toWire() });
     }
     const userId = data.identity.userId;
-    if (!admission.admitRequest(lanes.idle(userId))) {
-      return answer(data, { re: request.id, ok: false, err: new ProtocolError('BUSY', 'too many requests in the server').toWire() });
+    const admittedAt = admission.admitRequest(lanes.idle(userId));
+    if (admittedAt === undefined) {
+      return answer(data, { re: request.id, ok: false, err: SHED_ERR });
     }
-    void data.ready.then(() => handle(data, request)).finally(() => admission.requestDone());
+    void data.ready.then(() => handle(data, request)).finally(() => admission.requestDone(admittedAt));
   };
 
   const handle = async (data: SocketData, request: ValidRequest) => {
@@ -206,6 +207,8 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
     } catch (err) {
       if (err === GONE) return;
       if (!(err instanceof ProtocolError)) logger.error({ ...ids, err }, 'request failed');
+      // Shed requests are counted (live_errors_total, live_shed_total); under overload a line each would add to it.
+      else if (err.errorName === 'BUSY') logger.debug({ ...ids, code: err.code }, 'request refused');
       else logger.info({ ...ids, code: err.code }, 'request refused');
       if (!data.closed) answer(data, { re: request.id, ok: false, err: toWireError(err) });
     }
@@ -243,6 +246,9 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
 }
 
 const GONE = new Error('connection closed');
+// Refusals on the hot path of an overload are built once (an Error captures a stack trace).
+const SHED_ERR = new ProtocolError('BUSY', 'too many requests in the server').toWire();
+const RATE_LIMITED_ERR = new ProtocolError('RATE_LIMITED').toWire();
 
 /** `?resume=<sessionId>&last_seq=<n>` (both or neither), optionally `&room_seq=<n>` for the room's pushes. */
 function resumeFrom(query: string): ResumeRequest | undefined {

@@ -20,7 +20,12 @@ interface Lane {
 export class Lanes {
   private readonly lanes = new Map<number, Lane>();
 
-  constructor(private readonly maxQueued: number) {}
+  private readonly full: ProtocolError;
+
+  constructor(private readonly maxQueued: number) {
+    // One instance for every refusal: under a flood, an Error (and its stack trace) per refusal costs more than the refusal.
+    this.full = new ProtocolError('BUSY', `more than ${maxQueued} of your requests are waiting`);
+  }
 
   /** Users with a task running or waiting. */
   get size(): number {
@@ -37,7 +42,7 @@ export class Lanes {
     let lane = this.lanes.get(userId);
     if (!lane) this.lanes.set(userId, (lane = { running: false, queue: [] }));
     if (opts.shed !== false && lane.queue.length >= this.maxQueued) {
-      return Promise.reject(new ProtocolError('BUSY', `more than ${this.maxQueued} of your requests are waiting`));
+      return Promise.reject(this.full);
     }
     const own = lane;
     return new Promise<T>((resolve, reject) => {
