@@ -35,6 +35,12 @@ export interface DirectoryOptions<S, M> {
   maxQueue?: number;
   /** Required when the actor kind has deadlines. */
   deadlineStore?: DeadlineStore;
+  /**
+   * Passivate an actor as soon as it has nothing in its mailbox (instead of
+   * after idleMs): for kinds whose messages are rare and cheap to recover
+   * for, such as users, so a connected user costs no live actor.
+   */
+  passivateWhenIdle?: boolean;
 }
 
 export interface AskOptions {
@@ -158,7 +164,9 @@ export class Directory<S, M> {
     const key = this.keyOf(id);
     let entry = this.live.get(key);
     if (!entry) {
-      entry = { key, ref: this.spawn(key, String(id)), pending: 0, lastUsed: 0, sinceSnapshot: 0, retired: false };
+      const fresh: Entry<M> = { key, ref: undefined as unknown as ActorRef<Envelope<M>>, pending: 0, lastUsed: 0, sinceSnapshot: 0, retired: false };
+      fresh.ref = this.spawn(fresh, String(id));
+      entry = fresh;
       this.live.set(key, entry);
       if (this.opts.def.deadlines) {
         // First in its mailbox: the recovered actor reports its deadlines before anything else.
@@ -171,7 +179,9 @@ export class Directory<S, M> {
     return entry;
   }
 
-  private spawn(key: string, id: string): ActorRef<Envelope<M>> {
+  /** Spawns the actor of `entry`; its hooks count for this incarnation only (a successor may share the key). */
+  private spawn(entry: Entry<M>, id: string): ActorRef<Envelope<M>> {
+    const key = entry.key;
     const { runtime, def, clock, ports, logger } = this.opts;
     // Plain fields rather than a child logger per actor: a pino child costs about a kilobyte, and most actors never log.
     const log = { error: (fields: object, msg: string) => logger.error({ ...fields, actor: key }, msg) };
@@ -179,9 +189,9 @@ export class Directory<S, M> {
       clock,
       ports,
       reply: (to, value) => runtime.reply(to, value),
-      settled: (persisted) => this.settled(key, persisted),
+      settled: () => this.settled(entry),
       persistFailed: (err) => log.error({ err }, 'journal write failed; message refused, the actor restarts from its journal'),
-      persisted: (state) => this.persisted(key, state),
+      persisted: (state) => this.persisted(entry, state),
       deadlineWrite: (list): DurableWrite => ({ t: 'deadline', key, nextAt: list.length ? Math.min(...list.map((d) => d.at)) : null }),
       deadlines: (list, rearm) => this.reconcileDeadlines(key, id, list as Deadline<M>[], rearm),
     });
@@ -234,9 +244,9 @@ export class Directory<S, M> {
     if (fromIndex && rearm) deadlineStore?.clear(key);
   }
 
-  private persisted(key: string, state: S): void {
-    const entry = this.live.get(key);
-    if (!entry) return;
+  private persisted(entry: Entry<M>, state: S): void {
+    const key = entry.key;
+    if (this.live.get(key) !== entry) return;
     entry.retired = this.opts.def.retired?.(state) ?? false;
     if (entry.retired || ++entry.sinceSnapshot < this.opts.snapshotEvery) return;
     entry.sinceSnapshot = 0;
@@ -253,13 +263,12 @@ export class Directory<S, M> {
     }
   }
 
-  private settled(key: string, _persisted: boolean): void {
-    const entry = this.live.get(key);
-    if (entry) {
+  private settled(entry: Entry<M>): void {
+    if (this.live.get(entry.key) === entry) {
       entry.pending = Math.max(0, entry.pending - 1);
       entry.lastUsed = this.opts.clock.now();
-      // A finished actor (a closed room) has nothing left to do in memory.
-      if (entry.retired && entry.pending === 0 && !this.closed) void this.passivate(entry);
+      // A finished actor (a closed room), or one of a kind passivated when idle, has nothing left to do in memory.
+      if ((entry.retired || this.opts.passivateWhenIdle) && entry.pending === 0 && !this.closed) void this.passivate(entry);
     }
     this.wakeIdleWaiters();
   }

@@ -94,7 +94,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     targetMs: config.shedTargetMs,
     onShed: (what) => metrics.shed.inc({ what }),
   });
-  const users = new Directory<UserState, UserMsg>({ ...persistent, def: userActor });
+  // A user actor is needed only for a login, a logout or a whoami: none stays in memory per connected user.
+  const users = new Directory<UserState, UserMsg>({ ...persistent, def: userActor, passivateWhenIdle: true });
   const rooms = new Directory<RoomState, RoomMsg>({
     ...persistent,
     def: roomActor({ kickBanMs: config.roomKickBanMs, hostGraceMs: config.roomHostGraceMs, countdownTickMs: config.roomCountdownTickMs }),
