@@ -36,7 +36,8 @@ import WebSocket from 'ws';
 import { LiveClient, ServerError } from '../src/client/index.js';
 import { decode, encode } from '../src/protocol/codec.js';
 import { mint, TEST_SECRET } from '../test/helpers/server.js';
-import { buildServer, cpuMsOf, ROOT, rssOf, startProcess, stopProcess } from './lib/proc.js';
+import { Histogram, pool, round, sleep } from './lib/load.js';
+import { buildServer, cpuMsOf, ROOT, rssOf, startProcess, stopProcess, type ServerLog } from './lib/proc.js';
 
 const { values } = parseArgs({
   options: {
@@ -85,32 +86,6 @@ for (const [name, n] of Object.entries({ rooms: R, viewers: V, seconds: SECONDS,
 }
 
 // ---------------------------------------------------------------- measurement
-
-/** Latency histogram: 10 µs buckets below 100 ms, 1 ms buckets up to 60 s. */
-class Histogram {
-  private readonly fine = new Uint32Array(10_000);
-  private readonly coarse = new Uint32Array(60_000);
-  private over = 0;
-  count = 0;
-  max = 0;
-
-  add(ms: number): void {
-    this.count++;
-    if (ms > this.max) this.max = ms;
-    if (ms < 100) this.fine[ms > 0 ? (ms * 100) | 0 : 0]!++;
-    else if (ms < 60_100) this.coarse[(ms - 100) | 0]!++;
-    else this.over++;
-  }
-
-  percentile(p: number): number {
-    if (!this.count) return 0;
-    const rank = Math.max(1, Math.ceil((p / 100) * this.count));
-    let seen = 0;
-    for (let i = 0; i < this.fine.length; i++) if ((seen += this.fine[i]!) >= rank) return (i + 1) / 100;
-    for (let i = 0; i < this.coarse.length; i++) if ((seen += this.coarse[i]!) >= rank) return 100 + i + 1;
-    return this.max;
-  }
-}
 
 interface Counters {
   epoch: number;
@@ -219,6 +194,8 @@ interface Target {
 }
 
 const serverLog = { warn: 0, error: 0, samples: [] as string[] };
+/** Every server started, to print what it said at warn and above if the bench aborts. */
+const serverLogs: ServerLog[] = [];
 
 /** (1) Ours: LiveClient, tokens, room.open / room.enter, chat.send requests. */
 function ours(dbDir: string): Target {
@@ -226,7 +203,7 @@ function ours(dbDir: string): Target {
   return {
     name: 'live-room-server',
     async start() {
-      const { child, port } = await startProcess(
+      const { child, port, logs } = await startProcess(
         buildServer(),
         {
           LIVE_HOST: '127.0.0.1',
@@ -256,6 +233,7 @@ function ours(dbDir: string): Target {
           },
         },
       );
+      serverLogs.push(logs);
       return { pid: child.pid!, port, stop: () => stopProcess(child) };
     },
     async host(port, idx) {
@@ -424,24 +402,6 @@ function rawSocketIoViewer(port: number, room: Room, userId: number): Promise<Vi
 const sioEncoder = new msgpackParser.Encoder();
 
 // ---------------------------------------------------------------- run
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-
-/** Runs `fn(0..n-1)` with at most `limit` calls pending at once. */
-async function pool<T>(n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(n);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, n) }, async () => {
-      while (next < n) {
-        const i = next++;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
-}
 
 interface ModeResult {
   target: string;
@@ -688,5 +648,7 @@ async function main() {
 
 void main().catch((err) => {
   console.error(err);
+  // What the servers said at warn and above explains most aborts (a 1011 login failure, a crash).
+  for (const logs of serverLogs) console.error(logs.format());
   process.exit(1);
 });
