@@ -35,12 +35,6 @@ export interface DirectoryOptions<S, M> {
   maxQueue?: number;
   /** Required when the actor kind has deadlines. */
   deadlineStore?: DeadlineStore;
-  /**
-   * Passivate an actor as soon as it has nothing in its mailbox (instead of
-   * after idleMs): for kinds whose messages are rare and cheap to recover
-   * for, such as users, so a connected user costs no live actor.
-   */
-  passivateWhenIdle?: boolean;
 }
 
 export interface AskOptions {
@@ -267,8 +261,8 @@ export class Directory<S, M> {
     if (this.live.get(entry.key) === entry) {
       entry.pending = Math.max(0, entry.pending - 1);
       entry.lastUsed = this.opts.clock.now();
-      // A finished actor (a closed room), or one of a kind passivated when idle, has nothing left to do in memory.
-      if ((entry.retired || this.opts.passivateWhenIdle) && entry.pending === 0 && !this.closed) void this.passivate(entry);
+      // A finished actor (a closed room) has nothing left to do in memory.
+      if (entry.retired && entry.pending === 0 && !this.closed) void this.passivate(entry);
     }
     this.wakeIdleWaiters();
   }

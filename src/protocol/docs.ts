@@ -268,7 +268,8 @@ function limits(): string {
         '(a user with nothing else in flight still gets through, up to a higher bound), when too many of your own requests wait behind the one being handled, or when ' +
         'one room (or another shared part) has too many requests waiting. A request refused with ' +
         `${ERRORS.BUSY.code} was not handled and changed nothing: send it again after \`retryAfterMs\`, adding random jitter, ` +
-        'and do not retry in a tight loop. Logins are bounded the same way at the upgrade (HTTP 503, see [Connecting](#connecting)).',
+        'and do not retry in a tight loop. A frame refused for load is not decoded: even a malformed one gets ' +
+        `${ERRORS.BUSY.code} then (with \`re\` read as described under [Envelope](#envelope)). Logins are bounded the same way at the upgrade (HTTP 503, see [Connecting](#connecting)).`,
       `- **Slow consumer.** A client that does not read its pushes is closed with ${CLOSE_CODES.BACKPRESSURE.code} when ` +
         'the send buffer overflows; reconnect and resume.',
       `- **Roles.** Each op lists the roles allowed to call it; others get ${errRef('PERMISSION_DENIED')}.`,

@@ -34,6 +34,12 @@ export interface AdmissionOptions {
   onShed?(what: 'request' | 'login'): void;
 }
 
+/** An admitted request: when, and whether it came in past the limit as an idle user's. */
+export interface Ticket {
+  at: number;
+  bypass: boolean;
+}
+
 export class Admission {
   private inflight = 0;
   private logins = 0;
@@ -66,24 +72,33 @@ export class Admission {
   }
 
   /**
-   * Admits a request and returns when it was admitted (pass it to
-   * `requestDone` when the request is answered), or returns undefined: shed.
+   * Admits a request and returns its ticket (pass it to `requestDone` when the
+   * request is answered), or returns undefined: shed.
    */
-  admitRequest(userIdle: boolean): number | undefined {
+  admitRequest(userIdle: boolean): Ticket | undefined {
     const now = this.now();
     this.review(now);
-    if (this.inflight < this.limit || (userIdle && this.inflight < 2 * this.opts.maxInflight)) {
+    if (this.inflight < this.limit) {
       this.inflight++;
-      return now;
+      return { at: now, bypass: false };
+    }
+    if (userIdle && this.inflight < 2 * this.opts.maxInflight) {
+      this.inflight++;
+      return { at: now, bypass: true };
     }
     this.opts.onShed?.('request');
     return undefined;
   }
 
-  requestDone(admittedAt: number): void {
+  /**
+   * `measured: false` for requests that did no work (refused as malformed):
+   * only requests admitted under the limit tell how long work queues (those let
+   * in past it are idle users', answered at once, and would hide the queue).
+   */
+  requestDone(ticket: Ticket, measured = true): void {
     this.inflight--;
     const now = this.now();
-    this.fastest = Math.min(this.fastest, now - admittedAt);
+    if (measured && !ticket.bypass) this.fastest = Math.min(this.fastest, now - ticket.at);
     this.review(now);
   }
 

@@ -94,8 +94,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     targetMs: config.shedTargetMs,
     onShed: (what) => metrics.shed.inc({ what }),
   });
-  // A user actor is needed only for a login, a logout or a whoami: none stays in memory per connected user.
-  const users = new Directory<UserState, UserMsg>({ ...persistent, def: userActor, passivateWhenIdle: true });
+  // A user actor is needed only for a login, a logout or a whoami: it leaves memory soon after, so a
+  // connected user costs no live actor (kept a little while, so a burst of requests recovers it once).
+  const users = new Directory<UserState, UserMsg>({ ...persistent, def: userActor, idleMs: config.userActorIdleMs });
   const rooms = new Directory<RoomState, RoomMsg>({
     ...persistent,
     def: roomActor({ kickBanMs: config.roomKickBanMs, hostGraceMs: config.roomHostGraceMs, countdownTickMs: config.roomCountdownTickMs }),

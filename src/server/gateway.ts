@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { encode } from '../protocol/codec.js';
 import { parseRequest, RequestError, type ReplyEnvelope, type ValidRequest } from '../protocol/envelope.js';
 import { CLOSE_CODES, ProtocolError, toWireError } from '../protocol/errors.js';
+import { scanMsgpack } from '../protocol/msgpack-scan.js';
 import { OPS } from '../protocol/ops/index.js';
 import { tokenFrom, verifyToken, type Identity } from './auth.js';
 import type { Config } from './config.js';
@@ -170,22 +171,22 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       }
       return answer(data, { re: idOrZero(bytes, isBinary), ok: false, err: RATE_LIMITED_ERR });
     }
+    // Admission first: under overload a refusal must cost less than the work it saves, so a shed
+    // frame is only scanned for its id (no decode, no schema check).
+    const ticket = admission.admitRequest(lanes.idle(data.identity.userId));
+    if (!ticket) return answer(data, { re: isBinary ? scanMsgpack(new Uint8Array(bytes)).requestId : 0, ok: false, err: SHED_ERR });
     let request: ValidRequest;
     try {
       if (!isBinary) throw new RequestError('MALFORMED_FRAME', 'text frames are not accepted', 0);
       // Decoding copies everything out of `bytes`, which uWS frees after return.
       request = parseRequest(new Uint8Array(bytes));
     } catch (err) {
+      admission.requestDone(ticket, false);
       const e = err as RequestError;
       logger.info({ userId: data.identity.userId, sessionId: data.session?.id, reqId: e.requestId, code: e.code, detail: e.message }, 'request refused');
       return answer(data, { re: e.requestId, ok: false, err: e.toWire() });
     }
-    const userId = data.identity.userId;
-    const admittedAt = admission.admitRequest(lanes.idle(userId));
-    if (admittedAt === undefined) {
-      return answer(data, { re: request.id, ok: false, err: SHED_ERR });
-    }
-    void data.ready.then(() => handle(data, request)).finally(() => admission.requestDone(admittedAt));
+    void data.ready.then(() => handle(data, request)).finally(() => admission.requestDone(ticket));
   };
 
   const handle = async (data: SocketData, request: ValidRequest) => {

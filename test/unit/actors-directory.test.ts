@@ -77,23 +77,3 @@ t.test('after close, new messages are refused as unavailable', async (t) => {
   await t.rejects(users.ask(1, { t: 'get' }), { code: 906 });
 });
 
-t.test('a kind passivated when idle keeps no actor once its messages are handled, and loses nothing', async (t) => {
-  const db = openDatabase({ path: ':memory:', synchronous: 'FULL' });
-  const engine = new SqliteJournalEngine(db);
-  const runtime = new ActorRuntime(engine);
-  const users = new Directory<UserState, UserMsg>({
-    runtime, def: userActor, clock: new FakeClock(), ports: { push: () => {}, publish: () => {}, emit: () => {} },
-    logger: pino({ level: 'silent' }), snapshots: engine, idleMs: 60_000, snapshotEvery: 1000, askTimeoutMs: 2000, passivateWhenIdle: true,
-  });
-  t.teardown(async () => {
-    await users.close();
-    runtime.shutdown();
-    db.close();
-  });
-  for (let i = 1; i <= 3; i++) await users.ask(5, { t: 'login', sessionId: `s${i}`, role: 'viewer', profile });
-  await new Promise<void>((r) => setImmediate(r));
-  await engine.flush();
-  t.equal(users.size, 0, 'no live actor after the login');
-  t.match(await engine.latestSnapshot('user:5'), { data: { logins: 3, latestSessionId: 's3' } }, 'snapshotted on the way out');
-  t.match(await users.ask<UserState>(5, { t: 'get' }), { logins: 3, latestSessionId: 's3' }, 'recovered on the next message');
-});
