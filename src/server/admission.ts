@@ -6,9 +6,9 @@
  *
  * - Requests in flight (admitted, not yet answered) are counted against a
  *   limit. The limit adapts to the time requests spend in the server (their
- *   sojourn): every `intervalMs`, if even the fastest request answered in
- *   that interval took longer than `targetMs` (a standing queue, not a
- *   burst), the limit drops below the number in flight, so new work is shed
+ *   sojourn): every `intervalMs`, if most requests answered in that interval
+ *   took longer than `targetMs` (a standing queue, not a burst), the limit
+ *   drops below the number in flight, so new work is shed
  *   until the queue drains; otherwise it grows back toward `maxInflight`. A
  *   burst that the server clears within the target is therefore admitted
  *   whole, while sustained overload is cut at once (the idea of CoDel,
@@ -44,7 +44,9 @@ export class Admission {
   private inflight = 0;
   private logins = 0;
   private limit: number;
-  private fastest = Number.POSITIVE_INFINITY;
+  /** Requests answered in this interval, and how many of them took longer than the target. */
+  private answered = 0;
+  private late = 0;
   private intervalEnds: number;
   private readonly targetMs: number;
   private readonly intervalMs: number;
@@ -98,7 +100,10 @@ export class Admission {
   requestDone(ticket: Ticket, measured = true): void {
     this.inflight--;
     const now = this.now();
-    if (measured && !ticket.bypass) this.fastest = Math.min(this.fastest, now - ticket.at);
+    if (measured && !ticket.bypass) {
+      this.answered++;
+      if (now - ticket.at > this.targetMs) this.late++;
+    }
     this.review(now);
   }
 
@@ -121,11 +126,13 @@ export class Admission {
   /** Once per interval: shrink the limit under a standing queue, grow it back otherwise. */
   private review(now: number): void {
     if (now < this.intervalEnds) return;
-    // Nothing answered in a whole interval while work is in flight counts as queueing too.
-    const queued = this.fastest === Number.POSITIVE_INFINITY ? this.inflight > 0 : this.fastest > this.targetMs;
+    // Most answers late means a standing queue (a few fast ones come from users whose own queue
+    // happened to be empty); nothing answered in a whole interval while work is in flight too.
+    const queued = this.answered === 0 ? this.inflight > 0 : this.late * 2 > this.answered;
     const max = this.opts.maxInflight;
     this.limit = queued ? Math.max(1, Math.min(this.limit, Math.floor(this.inflight * 0.9))) : Math.min(max, Math.max(this.limit * 2, 16));
-    this.fastest = Number.POSITIVE_INFINITY;
+    this.answered = 0;
+    this.late = 0;
     this.intervalEnds = now + this.intervalMs;
   }
 }

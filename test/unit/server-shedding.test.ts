@@ -80,7 +80,7 @@ t.test('admission: a burst cleared within the target is admitted whole; a standi
   // Idle users' requests, let in past any limit, are answered at once: they must not hide the queue.
   a.requestDone(a.admitRequest(true)!);
   for (const x of slow.slice(0, 100)) a.requestDone(x);
-  t.equal(a.currentLimit, 450, 'the fastest took longer than the target: the limit drops below what was in flight');
+  t.equal(a.currentLimit, 450, 'most answers took longer than the target: the limit drops below what was in flight');
   now = 460;
   let more = 0;
   while (a.admitRequest(false)) more++;
