@@ -17,7 +17,7 @@
  *   whatever the limit: a bystander's whoami gets through while a flooder's
  *   tenth request does not.
  * - Logins waiting for their journal write are counted too: past
- *   `maxPendingLogins`, or while new work is being shed, the upgrade is
+ *   `maxPendingLogins`, or with `maxInflight` requests in flight, the upgrade is
  *   refused (HTTP 503 with code 908) before any state is touched. A login
  *   once accepted is never failed for load.
  * Per-user queues (Lanes) and per-actor queues (Directory) bound the rest.
@@ -110,7 +110,9 @@ export class Admission {
   /** Whether a new login may be accepted now (checked at upgrade, before anything is created). */
   canAcceptLogin(): boolean {
     this.review(this.now());
-    if (this.logins < this.opts.maxPendingLogins && this.inflight < this.limit) return true;
+    // Against the hard bound, not the adaptive limit: a storm of logins and room entries queues for
+    // tens of milliseconds without the server being overloaded, and a refused login costs a reconnect.
+    if (this.logins < this.opts.maxPendingLogins && this.inflight < this.opts.maxInflight) return true;
     this.opts.onShed?.('login');
     return false;
   }
