@@ -269,7 +269,7 @@ function limits(): string {
         'one room (or another shared part) has too many requests waiting. A request refused with ' +
         `${ERRORS.BUSY.code} was not handled and changed nothing: send it again after \`retryAfterMs\`, adding random jitter, ` +
         'and do not retry in a tight loop. A frame refused for load is not decoded: even a malformed one gets ' +
-        `${ERRORS.BUSY.code} then (with \`re\` read as described under [Envelope](#envelope)). Logins are bounded the same way at the upgrade (HTTP 503, see [Connecting](#connecting)).`,
+        `${ERRORS.BUSY.code} then (with \`re\` read as described under [Envelope](#envelope)). New connections are refused at the upgrade (HTTP 503, see [Connecting](#connecting)) while too many logins wait for their journal write or the server-wide bound of requests in flight is reached.`,
       `- **Slow consumer.** A client that does not read its pushes is closed with ${CLOSE_CODES.BACKPRESSURE.code} when ` +
         'the send buffer overflows; reconnect and resume.',
       `- **Roles.** Each op lists the roles allowed to call it; others get ${errRef('PERMISSION_DENIED')}.`,
