@@ -58,7 +58,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { LiveClient } from '../src/client/index.js';
 import { mint, TEST_SECRET } from '../test/helpers/server.js';
-import { pool, round, RssSampler, ServerLog, sleep } from './lib/load.js';
+import { pool, round, RssSampler, LogTally, sleep } from './lib/load.js';
 import { template } from './lib/load-conn.js';
 import { LoadEngine } from './lib/load-engine.js';
 import { Bystander } from './lib/overload-bystander.js';
@@ -73,7 +73,7 @@ const STEP_CONFIG: StepConfig = { timeoutMs: TIMEOUT_MS, recoverS: RECOVER_S, op
 // ---------------------------------------------------------------- targets
 
 const children = new Set<ChildProcess>();
-const serverLog = new ServerLog();
+const serverLog = new LogTally();
 /** The log ring of bench/lib/proc.ts's startProcess (stdout warn+ lines and stderr). */
 let procLogs: { format(): string } | undefined;
 let ourEntry: string | undefined;

@@ -56,7 +56,7 @@ export async function pool<T>(n: number, limit: number, fn: (i: number) => Promi
  * said at warn level and above: counts per message, the first and the last lines.
  * Pass `collector.onLine` as startProcess's `onStdoutLine`.
  */
-export class ServerLog {
+export class LogTally {
   warn = 0;
   error = 0;
   other = 0;
