@@ -244,17 +244,14 @@ export class Directory<S, M> {
     entry.retired = this.opts.def.retired?.(state) ?? false;
     if (entry.retired || ++entry.sinceSnapshot < this.opts.snapshotEvery) return;
     entry.sinceSnapshot = 0;
-    void this.snapshot(key, state);
+    this.snapshot(key, state).catch((err) => this.opts.logger.warn({ err, actor: key }, 'snapshot failed; the journal still has everything'));
   }
 
-  private async snapshot(key: string, state: S): Promise<void> {
-    const { snapshots, def, clock, logger } = this.opts;
-    try {
-      const data = def.toSnapshot ? def.toSnapshot(state) : state;
-      await snapshots.takeSnapshot({ data, sequenceNumber: snapshots.lastSequence(key), key, createdAt: clock.now() });
-    } catch (err) {
-      logger.warn({ err, actor: key }, 'snapshot failed; the journal still has everything');
-    }
+  /** Stores `state` as the snapshot of `key` at `sequenceNumber` (default: the journal's position now). */
+  private async snapshot(key: string, state: S, sequenceNumber = this.opts.snapshots.lastSequence(key)): Promise<void> {
+    const { snapshots, def, clock } = this.opts;
+    const data = def.toSnapshot ? def.toSnapshot(state) : state;
+    await snapshots.takeSnapshot({ data, sequenceNumber, key, createdAt: clock.now() });
   }
 
   private settled(entry: Entry<M>): void {
@@ -281,7 +278,7 @@ export class Directory<S, M> {
   }
 
   private async passivate(entry: Entry<M>): Promise<void> {
-    const { runtime, snapshots, def, clock, logger } = this.opts;
+    const { runtime, snapshots, logger } = this.opts;
     this.live.delete(entry.key);
     try {
       if (entry.sinceSnapshot > 0 && !entry.retired) {
@@ -289,8 +286,7 @@ export class Directory<S, M> {
         // append after this point, and the snapshot must match this actor's state.
         const sequenceNumber = snapshots.lastSequence(entry.key);
         const state = await runtime.ask<Envelope<M>, S>(entry.ref, (replyTo) => ({ sys: 'state', replyTo }), this.opts.askTimeoutMs);
-        const data = def.toSnapshot ? def.toSnapshot(state) : state;
-        await snapshots.takeSnapshot({ data, sequenceNumber, key: entry.key, createdAt: clock.now() });
+        await this.snapshot(entry.key, state, sequenceNumber);
       }
     } catch (err) {
       logger.warn({ err, actor: entry.key }, 'snapshot on passivation failed; the journal still has everything');

@@ -1,4 +1,5 @@
 import nact from 'nact';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 
 /**
  * The only file that knows nact. Everything else speaks ActorRef/Runtime, so
@@ -53,7 +54,7 @@ export class AskError extends Error {
 interface PendingReply {
   resolve(value: unknown): void;
   reject(err: AskError): void;
-  timer: NodeJS.Timeout | undefined;
+  timer: TimerHandle | undefined;
   actor: string;
 }
 
@@ -69,7 +70,11 @@ export class ActorRuntime {
   /** Reply ids waiting on each actor, so a stopped actor's askers hear of it at once. */
   private readonly waiting = new Map<string, Set<number>>();
 
-  constructor(persistenceEngine: unknown) {
+  /** `clock` times ask timeouts (the server passes its own, so tests drive them like every other timer). */
+  constructor(
+    persistenceEngine: unknown,
+    private readonly clock: Clock = systemClock(),
+  ) {
     this.system = nact.start(nact.configurePersistence(persistenceEngine as never));
   }
 
@@ -135,7 +140,7 @@ export class ActorRuntime {
     return new Promise<R>((resolve, reject) => {
       const pending: PendingReply = { resolve: resolve as (v: unknown) => void, reject, timer: undefined, actor: ref.name };
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-        pending.timer = setTimeout(() => this.settle(id)?.reject(new AskError('timeout')), timeoutMs);
+        pending.timer = this.clock.setTimeout(() => this.settle(id)?.reject(new AskError('timeout')), timeoutMs);
       }
       this.replies.set(id, pending);
       let waiting = this.waiting.get(ref.name);
@@ -171,7 +176,7 @@ export class ActorRuntime {
     const pending = this.replies.get(id);
     if (!pending) return undefined;
     this.replies.delete(id);
-    if (pending.timer) clearTimeout(pending.timer);
+    this.clock.clearTimeout(pending.timer);
     const waiting = this.waiting.get(pending.actor);
     waiting?.delete(id);
     if (waiting?.size === 0) this.waiting.delete(pending.actor);

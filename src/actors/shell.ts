@@ -55,8 +55,8 @@ export interface ShellHooks<S = unknown> {
   clock: Clock;
   ports: EffectPorts;
   reply(to: ReplyTo, value: Reply | unknown): void;
-  /** After every live message; `persisted` says whether it was journaled. */
-  settled(persisted: boolean): void;
+  /** After every live message, journaled or not. */
+  settled(): void;
   persistFailed(err: unknown): void;
   /** After a journaled message, with the new state (the directory snapshots every N). */
   persisted?(state: S): void;
@@ -88,10 +88,9 @@ export function persistentHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks<S
     if ('sys' in envelope) {
       if (envelope.sys === 'state') hooks.reply(envelope.replyTo, state);
       else hooks.deadlines?.(def.deadlines?.(state) ?? [], true);
-      hooks.settled(false);
+      hooks.settled();
       return state;
     }
-    let persisted = false;
     try {
       // Timers may fire a hair early against the wall clock; a deadline's
       // message is handled at its due time at the earliest.
@@ -106,7 +105,6 @@ export function persistentHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks<S
         if (moved && hooks.deadlineWrite) writes.push(hooks.deadlineWrite(after));
         try {
           await ctx.persist({ m: envelope.msg, at } satisfies Journaled<M>, writes);
-          persisted = true;
         } catch (err) {
           hooks.persistFailed(err);
           if (envelope.replyTo) hooks.reply(envelope.replyTo, { ok: false, error: 'INTERNAL' } satisfies Reply);
@@ -118,7 +116,7 @@ export function persistentHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks<S
       runEffects(step.effects, envelope.replyTo, hooks);
       return step.state;
     } finally {
-      hooks.settled(persisted);
+      hooks.settled();
     }
   };
 }
@@ -135,7 +133,7 @@ export function transientHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks): 
       runEffects(step.effects, envelope.replyTo, hooks);
       return step.state;
     } finally {
-      hooks.settled(false);
+      hooks.settled();
     }
   };
 }

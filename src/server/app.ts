@@ -63,7 +63,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     },
     onError: (err, what) => logger.error({ err, what }, 'storage error'),
   });
-  const runtime = new ActorRuntime(engine);
+  const runtime = new ActorRuntime(engine, clock);
   const app = uWS.App();
   const channels = new RoomChannels({
     clock,

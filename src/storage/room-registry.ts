@@ -9,19 +9,15 @@ import type Database from 'better-sqlite3';
  */
 export class RoomRegistry {
   private readonly insert: Database.Statement;
-  private readonly openOf: Database.Statement;
   private readonly close: Database.Statement;
   private readonly allOpen: Database.Statement;
   private readonly maxId: Database.Statement;
-  private readonly byId: Database.Statement;
 
   constructor(db: Database.Database) {
     this.insert = db.prepare('INSERT INTO rooms (id, host_id, opened_at) VALUES (?, ?, ?)');
-    this.openOf = db.prepare('SELECT id FROM rooms WHERE host_id = ? AND closed_at IS NULL').pluck();
     this.close = db.prepare('UPDATE rooms SET closed_at = ?, totals = ? WHERE id = ? AND closed_at IS NULL');
     this.allOpen = db.prepare('SELECT id, host_id AS hostId FROM rooms WHERE closed_at IS NULL ORDER BY id');
     this.maxId = db.prepare('SELECT coalesce(max(id), 0) FROM rooms').pluck();
-    this.byId = db.prepare('SELECT id, host_id AS hostId, opened_at AS openedAt, closed_at AS closedAt, totals FROM rooms WHERE id = ?');
   }
 
   /** The highest room id ever stored; new ids are allocated above it. */
@@ -37,16 +33,7 @@ export class RoomRegistry {
     this.close.run(at, totals === null ? null : JSON.stringify(totals), roomId);
   }
 
-  openRoomOf(hostId: number): number | undefined {
-    return this.openOf.get(hostId) as number | undefined;
-  }
-
   openRooms(): Array<{ id: number; hostId: number }> {
     return this.allOpen.all() as Array<{ id: number; hostId: number }>;
-  }
-
-  get(roomId: number): { id: number; hostId: number; openedAt: number; closedAt: number | null; totals: Record<string, number> | null } | undefined {
-    const row = this.byId.get(roomId) as { id: number; hostId: number; openedAt: number; closedAt: number | null; totals: string | null } | undefined;
-    return row && { ...row, totals: row.totals === null ? null : (JSON.parse(row.totals) as Record<string, number>) };
   }
 }

@@ -1,13 +1,14 @@
 import t, { type Test } from 'tap';
 import { AskError, ActorRuntime, type ReplyTo } from '../../src/actors/runtime.js';
+import { FakeClock } from '../../src/clock.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { SqliteJournalEngine } from '../../src/storage/journal-engine.js';
 
 type Msg = { n: number; replyTo: ReplyTo } | { hang: true; replyTo: ReplyTo } | { crash: true };
 
-function setup(t: Test) {
+function setup(t: Test, clock = new FakeClock()) {
   const db = openDatabase({ path: ':memory:', synchronous: 'FULL' });
-  const runtime = new ActorRuntime(new SqliteJournalEngine(db));
+  const runtime = new ActorRuntime(new SqliteJournalEngine(db), clock);
   t.teardown(() => {
     runtime.shutdown();
     db.close();
@@ -18,7 +19,7 @@ function setup(t: Test) {
       if ('n' in msg) runtime.reply(msg.replyTo, msg.n * 2);
       return state;
     }, { initialState: 0, onCrash: () => {} });
-  return { runtime, spawn };
+  return { runtime, spawn, clock };
 }
 
 t.test('actor names and reply addresses never depend on Math.random', async (t) => {
@@ -38,13 +39,15 @@ t.test('actor names and reply addresses never depend on Math.random', async (t) 
 });
 
 t.test('an actor that stops fails its askers at once; a silent one times out', async (t) => {
-  const { runtime, spawn } = setup(t);
+  const { runtime, spawn, clock } = setup(t);
   const ref = spawn('k:1');
   const waiting = runtime.ask<Msg, number>(ref, (replyTo) => ({ hang: true, replyTo }));
   runtime.dispatch(ref, { crash: true });
   await t.rejects(waiting, new AskError('stopped'), 'told when the actor crashed, without a timeout');
   const silent = spawn('k:2');
-  await t.rejects(runtime.ask<Msg, number>(silent, (replyTo) => ({ hang: true, replyTo }), 20), new AskError('timeout'));
+  const silentAsk = runtime.ask<Msg, number>(silent, (replyTo) => ({ hang: true, replyTo }), 20);
+  clock.advance(20);
+  await t.rejects(silentAsk, new AskError('timeout'), 'on the runtime clock');
   runtime.shutdown();
   await t.rejects(runtime.ask<Msg, number>(silent, (replyTo) => ({ n: 1, replyTo })), new AskError('stopped'), 'after shutdown asks fail at once');
   t.equal(runtime.pendingReplies, 0);
