@@ -1,4 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
+import { ERRORS, type ErrorName } from './errors.js';
 
 /** Markdown tables for docs/protocol.md, and the JSON schema → field table renderer. */
 
@@ -138,3 +139,9 @@ function arrayPart(s: JsonSchema): JsonSchema | undefined {
   if (s.type === 'array') return s;
   return s.anyOf?.find((m) => m.type === 'array');
 }
+
+/** Links between the sections of docs/protocol.md. */
+export const anchor = (kind: string, id: string) => `<a id="${kind}-${id}"></a>`;
+export const opRef = (name: string) => `[\`${name}\`](#op-${name})`;
+export const pushRef = (name: string) => `[\`${name}\`](#push-${name})`;
+export const errRef = (name: ErrorName) => `[${ERRORS[name].code}](#err-${ERRORS[name].code}) ${name}`;
