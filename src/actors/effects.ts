@@ -21,7 +21,10 @@ export type DomainEvent =
   | { kind: 'room.muted'; roomId: number; userId: number; muted: boolean }
   | { kind: 'room.member_left'; roomId: number; userId: number }
   | { kind: 'room.listing'; roomId: number; listing: RoomListing }
-  | { kind: 'room.closed'; roomId: number; hostId: number };
+  | { kind: 'room.closed'; roomId: number; hostId: number }
+  /** A private show exists (accepted, or found again after a restart). */
+  | { kind: 'show.opened'; showId: number; hostId: number; viewerId: number }
+  | { kind: 'show.ended'; showId: number; hostId: number; viewerId: number };
 
 export interface RoomListing {
   hostId: number;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import uWS from 'uWebSockets.js';
+import { deskActor, type DeskMsg, type DeskState } from '../actors/desk.js';
 import { Directory } from '../actors/directory.js';
 import { presenceActor, type PresenceMsg, type PresenceState } from '../actors/presence.js';
 import { ActorRuntime } from '../actors/runtime.js';
@@ -13,6 +14,7 @@ import { CLOSE_CODES } from '../protocol/errors.js';
 import { openDatabase } from '../storage/database.js';
 import { DeadlineIndex } from '../storage/deadline-index.js';
 import { SqliteJournalEngine } from '../storage/journal-engine.js';
+import { PrivateShowStore } from '../storage/private-shows.js';
 import { RoomRegistry } from '../storage/room-registry.js';
 import { mountAdminRoutes } from './admin.js';
 import { Admission } from './admission.js';
@@ -23,6 +25,7 @@ import { createHandlers } from './handlers.js';
 import { mountHttpRoutes } from './http.js';
 import { Lanes } from './lanes.js';
 import { Metrics } from './metrics.js';
+import { PrivateShows } from './private-shows.js';
 import { NO_FOLLOWERS, RoomService, type FollowerProvider } from './rooms.js';
 import { SessionRegistry } from './sessions.js';
 
@@ -81,6 +84,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     push: (userId, op, d) => void sessions.push(userId, op, d),
     publish,
     emit: (event) => {
+      if (event.kind === 'show.opened' || event.kind === 'show.ended') return privateShows.onEvent(event);
       roomService.onEvent(event);
       if (event.kind === 'room.closed') channels.closed(topicOf(event.roomId));
     },
@@ -101,6 +105,18 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     ...persistent,
     def: roomActor({ kickBanMs: config.roomKickBanMs, hostGraceMs: config.roomHostGraceMs, countdownTickMs: config.roomCountdownTickMs }),
   });
+  const desks = new Directory<DeskState, DeskMsg>({
+    ...persistent,
+    def: deskActor({
+      inviteTtlMs: config.inviteTtlMs,
+      maxInvitesPerHost: config.maxInvitesPerHost,
+      countdownMs: config.showCountdownMs,
+      hostEnterMs: config.showHostEnterMs,
+      viewerEnterMs: config.showViewerEnterMs,
+      awayGraceMs: config.showAwayGraceMs,
+      tickMs: config.roomCountdownTickMs,
+    }),
+  });
   const presence = new Singleton<PresenceState, PresenceMsg>(runtime, presenceActor, common);
 
   const sessions: SessionRegistry = new SessionRegistry({
@@ -108,9 +124,18 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     graceMs: config.resumeGraceMs,
     bufferSize: config.resumeBuffer,
     events: {
-      started: (s) => presence.tell({ t: 'online', userId: s.userId }),
-      attached: (s) => roomService.hostConnection(s.userId, true),
-      detached: (s) => roomService.hostConnection(s.userId, false),
+      started: (s) => {
+        presence.tell({ t: 'online', userId: s.userId });
+        privateShows.announce(s);
+      },
+      attached: (s) => {
+        roomService.hostConnection(s.userId, true);
+        privateShows.connection(s.userId, true);
+      },
+      detached: (s) => {
+        roomService.hostConnection(s.userId, false);
+        privateShows.connection(s.userId, false);
+      },
       ended: (s, reason) => {
         logger.info({ userId: s.userId, sessionId: s.id, reason }, 'session ended');
         presence.tell({ t: 'drop', subscriber: s.userId });
@@ -130,13 +155,30 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     presence,
     followers: deps.followers ?? NO_FOLLOWERS,
     lanes,
+    inPrivateShow: (userId) => privateShows.inShow(userId),
     publish,
   });
-  metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, presence: 1 }) };
+  const privateShows: PrivateShows = new PrivateShows({
+    config,
+    clock,
+    logger,
+    desks,
+    users,
+    store: new PrivateShowStore(db),
+    sessions,
+    presence,
+    lanes,
+    rooms: roomService,
+  });
+  metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, presence: 1 }) };
 
   // Deadline timers are armed from the index (holders recover when due); open rooms come back before traffic does.
-  const woken = { deadlines: users.armFromIndex() + rooms.armFromIndex(), openRooms: roomService.wakeOpenRooms() };
-  if (woken.deadlines || woken.openRooms) logger.info(woken, 'deadlines armed and open rooms woken after start');
+  const woken = {
+    deadlines: users.armFromIndex() + rooms.armFromIndex() + desks.armFromIndex(),
+    openRooms: roomService.wakeOpenRooms(),
+    privateShows: privateShows.wake(),
+  };
+  if (woken.deadlines || woken.openRooms || woken.privateShows) logger.info(woken, 'deadlines armed and open rooms woken after start');
 
   let ready = false;
   app.ws(
@@ -147,7 +189,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows }),
       admission,
       lanes,
       roomFramesSince: (topic, seq) => channels.since(topic, seq),
@@ -167,7 +209,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   ).catch(async (err: unknown) => {
     // Nothing was served: release the database (and its lock) before giving up.
     roomService.close();
-    await Promise.all([users.close(), rooms.close()]);
+    await Promise.all([users.close(), rooms.close(), desks.close()]);
     runtime.shutdown();
     engine.close();
     db.close();
@@ -186,7 +228,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       sessions.closeAll(CLOSE_CODES.SERVER_RESTARTING.code, CLOSE_CODES.SERVER_RESTARTING.reason);
       roomService.close();
       channels.flushAll();
-      await Promise.all([users.close(), rooms.close()]);
+      await Promise.all([users.close(), rooms.close(), desks.close()]);
       runtime.shutdown();
       await engine.flush();
       engine.close();

@@ -8,6 +8,7 @@ import type { ReplyOf, RequestOf } from '../protocol/define.js';
 import type { OpName, Ops } from '../protocol/ops/index.js';
 import type { Config } from './config.js';
 import { emoticons } from './emoticons.js';
+import type { PrivateShows } from './private-shows.js';
 import type { RoomService } from './rooms.js';
 import type { Session } from './sessions.js';
 
@@ -23,6 +24,7 @@ export interface HandlerDeps {
   users: Directory<UserState, UserMsg>;
   presence: Singleton<PresenceState, PresenceMsg>;
   roomService: RoomService;
+  privateShows: PrivateShows;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -36,7 +38,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -83,5 +85,17 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'chat.send': async ({ session }, d) => roomService.say(session.userId, session.profile, d.text, 'message'),
     'chat.barrage': async ({ session }, d) => roomService.say(session.userId, session.profile, d.text, 'barrage'),
     'chat.emoticons': async () => ({ emoticons: emoticons(config.emoticonBaseUrl) }),
+    'invite.send': ({ session }, d) => shows.send(session, d.userId),
+    'invite.cancel': ({ session }, d) => shows.cancel(session, d.inviteId),
+    'invite.accept': ({ session }, d) => shows.answer(session, d.inviteId, true) as ReturnType<OpHandler<'invite.accept'>>,
+    'invite.decline': async ({ session }, d) => {
+      await shows.answer(session, d.inviteId, false);
+      return {};
+    },
+    'invite.list': ({ session }, d) => shows.list(session, d.page, d.pageSize),
+    'invite.count': ({ session }) => shows.count(session.userId, session.role),
+    'show.enter': ({ session }, d) => shows.enter(session, d.showId),
+    'show.close': ({ session }, d) => shows.close(session, d.showId, d.countdownSec ?? 0),
+    'show.current': ({ session }) => shows.current(session),
   };
 }

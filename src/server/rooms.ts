@@ -62,6 +62,8 @@ export class RoomService {
       presence: Singleton<PresenceState, PresenceMsg>;
       followers: FollowerProvider;
       lanes: Lanes;
+      /** Whether a user is in a private show (then they neither open nor enter public rooms). */
+      inPrivateShow(userId: number): boolean;
       /** Publishes to a room topic (uWS fan-out). */
       publish(topic: string, op: PushName, d: unknown): void;
     },
@@ -132,6 +134,19 @@ export class RoomService {
     return this.hostOf.get(hostId);
   }
 
+  /** Whether the user watches a public room. */
+  watching(userId: number): boolean {
+    return this.memberOf.has(userId);
+  }
+
+  /** Closes the host's open room at once, as if the host closed it; false when there is none. */
+  async closeHostedBy(hostId: number): Promise<boolean> {
+    const roomId = this.hostOf.get(hostId);
+    if (roomId === undefined) return false;
+    await this.ask(roomId, { t: 'close', by: hostId, countdownMs: 0 });
+    return true;
+  }
+
   /** Asks an open room; a room that is not open is refused (731) without spawning its actor. */
   ask<R>(roomId: number, msg: RoomMsg): Promise<R> {
     if (!this.openRooms.has(roomId)) return Promise.reject(new ProtocolError('INVALID_ROOM'));
@@ -143,6 +158,7 @@ export class RoomService {
     const { rooms, followers, sessions } = this.deps;
     const hosting = this.hostOf.get(hostId);
     if (hosting !== undefined) throw new ProtocolError('HOST_IS_LIVE', `room ${hosting} is open`);
+    if (this.deps.inPrivateShow(hostId)) throw new ProtocolError('USER_BUSY', 'you are in a private show');
     const watching = this.memberOf.get(hostId);
     const roomId = this.nextRoomId++;
     const view = await rooms.ask<RoomView>(roomId, { t: 'open', hostId, ...msg });
@@ -158,6 +174,7 @@ export class RoomService {
   async enter(userId: number, profile: Profile, roomId: number): Promise<RoomView> {
     const hosting = this.hostOf.get(userId);
     if (hosting !== undefined && hosting !== roomId) throw new ProtocolError('PERMISSION_DENIED', 'close your own room first');
+    if (this.deps.inPrivateShow(userId)) throw new ProtocolError('USER_BUSY', 'you are in a private show');
     const view = await this.ask<RoomView>(roomId, { t: 'enter', userId, profile });
     if (hosting !== undefined) return view;
     const previous = this.memberOf.get(userId);

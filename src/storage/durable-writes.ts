@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { DeadlineIndex } from './deadline-index.js';
+import { PrivateShowStore, type InviteRow } from './private-shows.js';
 import { RoomRegistry } from './room-registry.js';
 
 /**
@@ -13,6 +14,13 @@ export type DurableWrite =
   | { t: 'room.open'; roomId: number; hostId: number; at: number }
   /** A room closed: the row keeps its totals; the room actor's journal and snapshots are dropped. */
   | { t: 'room.close'; roomId: number; at: number; totals: Record<string, number> }
+  /** An instant invitation was made (a host's desk); and its end. */
+  | { t: 'invite.new'; invite: InviteRow }
+  | { t: 'invite.end'; inviteId: number; status: 'accepted' | 'declined' | 'cancelled' | 'expired'; at: number }
+  /** A private show was created, started, ended (a host's desk). */
+  | { t: 'show.new'; showId: number; hostId: number; viewerId: number; inviteId: number; at: number }
+  | { t: 'show.start'; showId: number; at: number }
+  | { t: 'show.end'; showId: number; at: number; reason: string; durationSec: number }
   /** The actor's next deadline moved (null: it holds none any more). */
   | { t: 'deadline'; key: string; nextAt: number | null };
 
@@ -22,6 +30,7 @@ export type WriteApplier = (write: DurableWrite) => void;
 export function sqliteWriteApplier(db: Database.Database): WriteApplier {
   const rooms = new RoomRegistry(db);
   const deadlines = new DeadlineIndex(db);
+  const shows = new PrivateShowStore(db);
   const purgeJournal = db.prepare('DELETE FROM journal WHERE key = ?');
   const purgeSnapshots = db.prepare('DELETE FROM snapshots WHERE key = ?');
   return (w) => {
@@ -36,6 +45,13 @@ export function sqliteWriteApplier(db: Database.Database): WriteApplier {
         purgeSnapshots.run(key);
         break;
       }
+      case 'invite.new':
+      case 'invite.end':
+      case 'show.new':
+      case 'show.start':
+      case 'show.end':
+        shows.apply(w);
+        break;
       case 'deadline':
         if (w.nextAt === null) deadlines.clear(w.key);
         else deadlines.set(w.key, w.nextAt);

@@ -59,6 +59,38 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE rooms ADD COLUMN totals TEXT;
     `,
   },
+  {
+    description: 'instant invitations and private shows, written with their desk journal entries (lists, counts, lookups by id)',
+    sql: `
+      CREATE TABLE invites (
+        id         INTEGER PRIMARY KEY,
+        host_id    INTEGER NOT NULL,
+        viewer_id  INTEGER NOT NULL,
+        from_role  TEXT    NOT NULL,
+        host       TEXT    NOT NULL,
+        viewer     TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        status     TEXT    NOT NULL DEFAULT 'pending',
+        ended_at   INTEGER
+      );
+      CREATE INDEX invites_pending_host ON invites (host_id, id) WHERE status = 'pending';
+      CREATE INDEX invites_pending_viewer ON invites (viewer_id, id) WHERE status = 'pending';
+      CREATE TABLE shows (
+        id           INTEGER PRIMARY KEY,
+        host_id      INTEGER NOT NULL,
+        viewer_id    INTEGER NOT NULL,
+        invite_id    INTEGER,
+        accepted_at  INTEGER NOT NULL,
+        started_at   INTEGER,
+        ended_at     INTEGER,
+        end_reason   TEXT,
+        duration_sec INTEGER
+      );
+      CREATE UNIQUE INDEX shows_one_per_host ON shows (host_id) WHERE ended_at IS NULL;
+      CREATE UNIQUE INDEX shows_one_per_viewer ON shows (viewer_id) WHERE ended_at IS NULL;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -1,12 +1,14 @@
 import { chatOps, chatPushes } from './chat.js';
+import { inviteOps, invitePushes } from './invite.js';
 import { presenceOps, presencePushes } from './presence.js';
 import { roomOps, roomPushes } from './room.js';
 import { sessionOps, sessionPushes } from './session.js';
+import { showOps, showPushes } from './show.js';
 
 /** Every request op the server accepts, by name. Add a new area's ops here. */
-export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps } as const;
+export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps } as const;
 /** Every push the server sends, by name. */
-export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes } as const;
+export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;

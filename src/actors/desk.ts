@@ -1,0 +1,129 @@
+import type { Profile } from '../protocol/schemas.js';
+import type { Effect, Step } from './effects.js';
+import { answerInvite, cancelInvite, expireInvite, newInvite } from './desk-invites.js';
+import { closeShow, enterShow, showAdvance, showAway, showBack, showDeadlines, showRestarted, showView } from './desk-show.js';
+import { ok } from './effects.js';
+import type { ActorDef } from './shell.js';
+
+/** Private-show rules that come from configuration. */
+export interface DeskRules {
+  inviteTtlMs: number;
+  /** Most pending invitations one host's desk holds (both directions). */
+  maxInvitesPerHost: number;
+  /** From the host entering to the start (6.24). */
+  countdownMs: number;
+  /** After acceptance, how long the host has to enter. */
+  hostEnterMs: number;
+  /** After the start, how long the viewer has to enter. */
+  viewerEnterMs: number;
+  /** How long a side may stay disconnected before the show ends as abnormal (6.27). */
+  awayGraceMs: number;
+  /** Cadence of show.closing pushes. */
+  tickMs: number;
+}
+
+export interface Invite {
+  id: number;
+  hostId: number;
+  viewerId: number;
+  from: 'viewer' | 'host';
+  host: Profile;
+  viewer: Profile;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface Show {
+  id: number;
+  hostId: number;
+  viewerId: number;
+  host: Profile;
+  viewer: Profile;
+  status: 'accepted' | 'countdown' | 'live' | 'closing';
+  acceptedAt: number;
+  hostIn: boolean;
+  viewerIn: boolean;
+  hostEnterBy: number | null;
+  startsAt: number | null;
+  startedAt: number | null;
+  viewerEnterBy: number | null;
+  closesAt: number | null;
+  nextTickAt: number | null;
+  hostAwayUntil: number | null;
+  viewerAwayUntil: number | null;
+}
+
+/**
+ * A host's private-show desk (`desk:<hostId>`): the host's pending instant
+ * invitations (both directions) and the private show the host is in. One
+ * actor decides every fact about the host's private side, so "busy", "one
+ * pending invitation per pair" and "accepting one answers the others" hold
+ * without locks. Viewer-side rules are checked by the server in the viewer's
+ * lane (see PrivateShows). Invitations and shows are also written to tables
+ * (same commit as the journal entry) for lists, counts and lookups by id.
+ */
+export interface DeskState {
+  hostId: number;
+  invites: Invite[];
+  show: Show | null;
+}
+
+export type DeskMsg =
+  | { t: 'invite'; inviteId: number; viewerId: number; viewer: Profile; host: Profile; from: 'viewer' | 'host' }
+  | { t: 'cancel'; inviteId: number; by: number; reason: 'cancelled' | 'busy' }
+  | { t: 'answer'; inviteId: number; by: number; accept: boolean; showId: number }
+  | { t: 'expire'; inviteId: number }
+  | { t: 'enter'; showId: number; userId: number }
+  | { t: 'close'; showId: number; by: number; countdownMs: number }
+  /** One of the show's deadlines is due: the show moves on as far as `now` allows. */
+  | { t: 'show-due' }
+  | { t: 'away'; userId: number; since: number }
+  | { t: 'back'; userId: number }
+  /** The server restarted: both sides are disconnected. */
+  | { t: 'restarted' }
+  | { t: 'current' };
+
+export function initialDeskState(id: string): DeskState {
+  return { hostId: Number(id), invites: [], show: null };
+}
+
+export const same = (s: DeskState, effects: Effect[]): Step<DeskState> => ({ state: s, effects });
+
+export function reduceDesk(s: DeskState, msg: DeskMsg, now: number, rules: DeskRules): Step<DeskState> {
+  switch (msg.t) {
+    case 'invite':
+      return newInvite(s, msg, now, rules);
+    case 'cancel':
+      return cancelInvite(s, msg, now);
+    case 'answer':
+      return answerInvite(s, msg, now, rules);
+    case 'expire':
+      return expireInvite(s, msg.inviteId, now);
+    case 'enter':
+      return enterShow(s, msg.showId, msg.userId, now, rules);
+    case 'close':
+      return closeShow(s, msg.showId, msg.by, msg.countdownMs, now, rules);
+    case 'show-due':
+      return showAdvance(s, now, rules);
+    case 'away':
+      return showAway(s, msg.userId, msg.since, rules);
+    case 'back':
+      return showBack(s, msg.userId);
+    case 'restarted':
+      return showRestarted(s, now, rules);
+    case 'current':
+      return same(s, [ok({ show: s.show ? showView(s.show) : null })]);
+  }
+}
+
+export function deskActor(rules: DeskRules): ActorDef<DeskState, DeskMsg> {
+  return {
+    kind: 'desk',
+    initialState: initialDeskState,
+    reduce: (state, msg, now) => reduceDesk(state, msg, now, rules),
+    deadlines: (s) => [
+      ...s.invites.map((i) => ({ id: `invite:${i.id}`, at: i.expiresAt, msg: { t: 'expire', inviteId: i.id } as DeskMsg })),
+      ...showDeadlines(s.show),
+    ],
+  };
+}

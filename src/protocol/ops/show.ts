@@ -1,0 +1,120 @@
+import { Type } from '@sinclair/typebox';
+import { defineOp, definePush } from '../define.js';
+import { Millis, Profile, SafeInt, UserId } from '../schemas.js';
+
+export const ShowId = SafeInt({ minimum: 1, description: 'private show id' });
+const Party = Type.Object({ userId: UserId, profile: Profile });
+const MaybeMillis = (description: string) => Type.Union([Millis, Type.Null()], { description });
+
+export const ShowStatus = Type.Union([Type.Literal('accepted'), Type.Literal('countdown'), Type.Literal('live'), Type.Literal('closing')], {
+  description:
+    'accepted: waiting for the host to enter; countdown: the host entered, the show starts at startsAt; live: started; closing: the host\'s closing countdown runs',
+});
+
+/** A private show (a one-to-one private room) as its two parties see it. */
+export const ShowView = Type.Object({
+  showId: ShowId,
+  host: Party,
+  viewer: Party,
+  status: ShowStatus,
+  acceptedAt: Millis,
+  hostIn: Type.Boolean({ description: 'the host has entered' }),
+  viewerIn: Type.Boolean({ description: 'the viewer has entered' }),
+  hostEnterBy: MaybeMillis('while accepted: the show ends ("host_no_show") if the host has not entered by then'),
+  startsAt: MaybeMillis('while counting down: when the show starts'),
+  startedAt: MaybeMillis('when the show started (per-minute billing counts from here)'),
+  viewerEnterBy: MaybeMillis('after the start, until the viewer entered: the show ends ("viewer_no_show") if the viewer has not entered by then'),
+  closesAt: MaybeMillis('while closing: when the show ends'),
+});
+
+export const EndReason = Type.Union(
+  [
+    Type.Literal('viewer_closed'),
+    Type.Literal('host_closed'),
+    Type.Literal('countdown'),
+    Type.Literal('abnormal'),
+    Type.Literal('host_no_show'),
+    Type.Literal('viewer_no_show'),
+  ],
+  { description: 'who or what ended the show' },
+);
+
+const ByShow = Type.Object({ showId: ShowId }, { additionalProperties: false });
+const Ref = { showId: ShowId };
+
+export const showOps = {
+  'show.enter': defineOp({
+    summary:
+      'Enter your private show: the host (6.23) starts the start countdown (LIVE_SHOW_COUNTDOWN_MS, default 10 s; show.countdown to both); ' +
+      'the viewer (5.14) may enter before or after the start. Entering again is harmless. A viewer entering leaves the public room they were in.',
+    seed: '6.23, 5.14',
+    roles: ['viewer', 'host'],
+    request: ByShow,
+    reply: ShowView,
+    errors: ['SHOW_NOT_FOUND', 'SHOW_ENDED'],
+    pushes: ['show.entered', 'show.countdown', 'show.started'],
+  }),
+  'show.close': defineOp({
+    summary:
+      'End your private show. The viewer ends it at once (5.15); the host at once (6.26) or, once the show has started, after `countdownSec` ' +
+      'seconds (6.28, show.closing to both now and every LIVE_ROOM_COUNTDOWN_TICK_MS; before the start it ends at once). Both sides get show.ended.',
+    seed: '5.15, 6.26, 6.28',
+    roles: ['viewer', 'host'],
+    request: Type.Object(
+      { showId: ShowId, countdownSec: Type.Optional(SafeInt({ minimum: 0, maximum: 600, description: 'host only; 0 or absent: at once' })) },
+      { additionalProperties: false },
+    ),
+    reply: Type.Object({}),
+    errors: ['SHOW_NOT_FOUND', 'SHOW_ENDED', 'BAD_PARAMETER'],
+    pushes: ['show.closing', 'show.ended'],
+  }),
+  'show.current': defineOp({
+    summary: 'The private show you are part of right now (for example after a reconnect), or null.',
+    seed: '5.14, 6.23',
+    roles: ['viewer', 'host'],
+    request: Type.Object({}, { additionalProperties: false }),
+    reply: Type.Object({ show: Type.Union([ShowView, Type.Null()]) }),
+    errors: [],
+  }),
+};
+
+export const showPushes = {
+  'show.entered': definePush({
+    summary: 'The other side entered the private show (7.1).',
+    seed: '7.1',
+    stream: 'session',
+    data: Type.Object({ ...Ref, userId: UserId }),
+  }),
+  'show.countdown': definePush({
+    summary: 'The host entered: the show starts at `startsAt` (6.24); to both sides.',
+    seed: '6.24',
+    stream: 'session',
+    data: Type.Object({ ...Ref, startsAt: Millis, secondsLeft: SafeInt({ minimum: 0 }) }),
+  }),
+  'show.started': definePush({
+    summary: 'The show started (6.25); to both sides. If the viewer has not entered yet, they must by `viewerEnterBy`.',
+    seed: '6.25',
+    stream: 'session',
+    data: Type.Object({ ...Ref, startedAt: Millis, viewerEnterBy: MaybeMillis('set when the viewer has not entered yet') }),
+  }),
+  'show.closing': definePush({
+    summary: 'The host is closing the show: seconds left (6.7); to both sides.',
+    seed: '6.28, 6.7',
+    stream: 'session',
+    data: Type.Object({ ...Ref, closesAt: Millis, secondsLeft: SafeInt({ minimum: 0 }) }),
+  }),
+  'show.ended': definePush({
+    summary:
+      'The show ended (7.3); to both sides. "abnormal": a side stayed disconnected longer than LIVE_SHOW_AWAY_GRACE_MS (6.27); ' +
+      '"host_no_show" / "viewer_no_show": a side did not enter in time (LIVE_SHOW_HOST_ENTER_MS after acceptance, LIVE_SHOW_VIEWER_ENTER_MS after the start).',
+    seed: '7.3, 6.27',
+    stream: 'session',
+    data: Type.Object({
+      ...Ref,
+      reason: EndReason,
+      startedAt: MaybeMillis('null when the show never started'),
+      endedAt: Millis,
+      durationSec: SafeInt({ minimum: 0, description: 'seconds from startedAt to endedAt (0 when it never started)' }),
+    }),
+  }),
+};
