@@ -72,7 +72,7 @@ export function answerInvite(s: DeskState, msg: Msg<'answer'>, now: number, rule
   if (s.show) return same(s, [fail('USER_BUSY', 'the host is in a private show')]);
   const show: Show = {
     id: msg.showId, hostId: s.hostId, viewerId: invite.viewerId, host: invite.host, viewer: invite.viewer, status: 'accepted',
-    acceptedAt: now, hostIn: false, viewerIn: false, hostEnterBy: now + rules.hostEnterMs, startsAt: null, startedAt: null,
+    acceptedAt: now, bookingId: null, notBefore: null, hostIn: false, viewerIn: false, hostEnterBy: now + rules.hostEnterMs, startsAt: null, startedAt: null,
     viewerEnterBy: null, closesAt: null, nextTickAt: null, hostAwayUntil: null, viewerAwayUntil: null,
   };
   const view = showView(show);

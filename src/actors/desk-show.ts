@@ -13,6 +13,7 @@ export function showView(s: Show) {
     viewer: { userId: s.viewerId, profile: s.viewer },
     status: s.status,
     acceptedAt: s.acceptedAt,
+    bookingId: s.bookingId ?? null,
     hostIn: s.hostIn,
     viewerIn: s.viewerIn,
     hostEnterBy: s.hostEnterBy,
@@ -44,7 +45,8 @@ export function enterShow(s: DeskState, showId: number, userId: number, now: num
   if (isHost) {
     next = { ...show, hostIn: true, hostEnterBy: null };
     if (show.status === 'accepted') {
-      next = { ...next, status: 'countdown', startsAt: now + rules.countdownMs };
+      // A booked show starts at its booked time at the earliest.
+      next = { ...next, status: 'countdown', startsAt: Math.max(now + rules.countdownMs, show.notBefore ?? 0) };
       effects.push(...both(next, 'show.countdown', { showId, startsAt: next.startsAt, secondsLeft: secondsLeft(next.startsAt!, now) }));
     }
   } else {
@@ -149,6 +151,11 @@ function advance(show: Show, now: number, rules: DeskRules): Advanced {
     effects.push(...both(s, 'show.closing', { showId: s.id, closesAt: s.closesAt, secondsLeft: secondsLeft(s.closesAt!, now) }));
   }
   return { show: s, effects, writes };
+}
+
+/** Ends the desk's show now (a booking judged missed). */
+export function endShowNow(s: DeskState, now: number, reason: EndReason): Step<DeskState> {
+  return s.show ? finish(s, end(s.show, now, reason), []) : same(s, []);
 }
 
 function end(show: Show, now: number, reason: EndReason): Advanced {

@@ -1,5 +1,6 @@
 import type { Profile } from '../protocol/schemas.js';
 import type { Effect, Step } from './effects.js';
+import { answerBooking, bookingDeadlines, bookingDue, cancelBooking, enterBooking, newBooking } from './desk-bookings.js';
 import { answerInvite, cancelInvite, expireInvite, newInvite } from './desk-invites.js';
 import { closeShow, enterShow, showAdvance, showAway, showBack, showDeadlines, showRestarted, showView } from './desk-show.js';
 import { ok } from './effects.js';
@@ -20,6 +21,28 @@ export interface DeskRules {
   awayGraceMs: number;
   /** Cadence of show.closing pushes. */
   tickMs: number;
+  /** Bookings: how far ahead at least and at most, the reminder before the start, the judgement after it, a cap per host. */
+  bookingMinLeadMs: number;
+  bookingMaxAheadMs: number;
+  bookingRemindMs: number;
+  bookingJudgeMs: number;
+  maxBookingsPerHost: number;
+}
+
+export interface Booking {
+  id: number;
+  hostId: number;
+  viewerId: number;
+  from: 'viewer' | 'host';
+  host: Profile;
+  viewer: Profile;
+  createdAt: number;
+  startsAt: number;
+  durationMin: number;
+  status: 'pending' | 'accepted' | 'due';
+  hostIn: boolean;
+  viewerIn: boolean;
+  showId: number | null;
 }
 
 export interface Invite {
@@ -41,6 +64,9 @@ export interface Show {
   viewer: Profile;
   status: 'accepted' | 'countdown' | 'live' | 'closing';
   acceptedAt: number;
+  /** The booking the show belongs to (null: an instant show); it starts no earlier than `notBefore`. */
+  bookingId: number | null;
+  notBefore: number | null;
   hostIn: boolean;
   viewerIn: boolean;
   hostEnterBy: number | null;
@@ -65,6 +91,8 @@ export interface Show {
 export interface DeskState {
   hostId: number;
   invites: Invite[];
+  /** Bookings not settled yet (pending, accepted, due). */
+  bookings: Booking[];
   show: Show | null;
 }
 
@@ -81,10 +109,16 @@ export type DeskMsg =
   | { t: 'back'; userId: number }
   /** The server restarted: both sides are disconnected. */
   | { t: 'restarted' }
-  | { t: 'current' };
+  | { t: 'current' }
+  | { t: 'book'; bookingId: number; viewerId: number; viewer: Profile; host: Profile; from: 'viewer' | 'host'; startsAt: number; durationMin: number }
+  | { t: 'booking-cancel'; bookingId: number; by: number }
+  | { t: 'booking-answer'; bookingId: number; by: number; accept: boolean }
+  /** A booking's next step is due: expiry, reminder or judgement, by its status. */
+  | { t: 'booking-due'; bookingId: number }
+  | { t: 'booking-enter'; bookingId: number; userId: number; showId: number };
 
 export function initialDeskState(id: string): DeskState {
-  return { hostId: Number(id), invites: [], show: null };
+  return { hostId: Number(id), invites: [], bookings: [], show: null };
 }
 
 export const same = (s: DeskState, effects: Effect[]): Step<DeskState> => ({ state: s, effects });
@@ -113,6 +147,16 @@ export function reduceDesk(s: DeskState, msg: DeskMsg, now: number, rules: DeskR
       return showRestarted(s, now, rules);
     case 'current':
       return same(s, [ok({ show: s.show ? showView(s.show) : null })]);
+    case 'book':
+      return newBooking(s, msg, now, rules);
+    case 'booking-cancel':
+      return cancelBooking(s, msg, now);
+    case 'booking-answer':
+      return answerBooking(s, msg, now, rules);
+    case 'booking-due':
+      return bookingDue(s, msg.bookingId, now, rules);
+    case 'booking-enter':
+      return enterBooking(s, msg, now, rules);
   }
 }
 
@@ -124,6 +168,12 @@ export function deskActor(rules: DeskRules): ActorDef<DeskState, DeskMsg> {
     deadlines: (s) => [
       ...s.invites.map((i) => ({ id: `invite:${i.id}`, at: i.expiresAt, msg: { t: 'expire', inviteId: i.id } as DeskMsg })),
       ...showDeadlines(s.show),
+      ...bookingDeadlines(s.bookings, rules),
     ],
+    // Snapshots of desks from before bookings existed.
+    fromSnapshot: (data) => {
+      const d = data as DeskState;
+      return { ...d, bookings: d.bookings ?? [] };
+    },
   };
 }

@@ -14,14 +14,15 @@ export interface UserState {
   firstLoginAt: number | null;
   lastLoginAt: number | null;
   lastSeenAt: number | null;
-  /** Received invitations with ids up to this were listed (invite.count's unread). */
+  /** Received invitations / bookings with ids up to these were listed (the unread counts). */
   invitesSeen: number;
+  bookingsSeen: number;
 }
 
 export type UserMsg =
   | { t: 'login'; sessionId: string; role: Role; profile: Profile }
   | { t: 'logout'; sessionId: string }
-  | { t: 'invites-seen'; upto: number }
+  | { t: 'seen'; list: 'invitesSeen' | 'bookingsSeen'; upto: number }
   | { t: 'get' };
 
 export interface LoginResult {
@@ -41,6 +42,7 @@ export function initialUserState(id: string): UserState {
     lastLoginAt: null,
     lastSeenAt: null,
     invitesSeen: 0,
+    bookingsSeen: 0,
   };
 }
 
@@ -65,10 +67,10 @@ export function reduceUser(state: UserState, msg: UserMsg, now: number): Step<Us
       // A late logout of a replaced session must not touch the newer one.
       if (msg.sessionId !== state.latestSessionId) return { state, effects: [ok()] };
       return { state: { ...state, lastSeenAt: now }, effects: [ok()] };
-    case 'invites-seen':
-      // Snapshots of earlier builds lack the field.
-      if (msg.upto <= (state.invitesSeen ?? 0)) return { state, effects: [ok()] };
-      return { state: { ...state, invitesSeen: msg.upto }, effects: [ok()] };
+    case 'seen':
+      // Snapshots of earlier builds lack the fields.
+      if (msg.upto <= (state[msg.list] ?? 0)) return { state, effects: [ok()] };
+      return { state: { ...state, [msg.list]: msg.upto }, effects: [ok()] };
     case 'get':
       return { state, effects: [ok(state)] };
   }

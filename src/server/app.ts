@@ -14,6 +14,7 @@ import { CLOSE_CODES } from '../protocol/errors.js';
 import { openDatabase } from '../storage/database.js';
 import { DeadlineIndex } from '../storage/deadline-index.js';
 import { SqliteJournalEngine } from '../storage/journal-engine.js';
+import { BookingStore } from '../storage/bookings.js';
 import { PrivateShowStore } from '../storage/private-shows.js';
 import { RoomRegistry } from '../storage/room-registry.js';
 import { mountAdminRoutes } from './admin.js';
@@ -25,6 +26,7 @@ import { createHandlers } from './handlers.js';
 import { mountHttpRoutes } from './http.js';
 import { Lanes } from './lanes.js';
 import { Metrics } from './metrics.js';
+import { Bookings } from './bookings.js';
 import { PrivateShows } from './private-shows.js';
 import { NO_FOLLOWERS, RoomService, type FollowerProvider } from './rooms.js';
 import { SessionRegistry } from './sessions.js';
@@ -115,6 +117,11 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       viewerEnterMs: config.showViewerEnterMs,
       awayGraceMs: config.showAwayGraceMs,
       tickMs: config.roomCountdownTickMs,
+      bookingMinLeadMs: config.bookingMinLeadMs,
+      bookingMaxAheadMs: config.bookingMaxAheadMs,
+      bookingRemindMs: config.bookingRemindMs,
+      bookingJudgeMs: config.bookingJudgeMs,
+      maxBookingsPerHost: config.maxBookingsPerHost,
     }),
   });
   const presence = new Singleton<PresenceState, PresenceMsg>(runtime, presenceActor, common);
@@ -127,6 +134,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       started: (s) => {
         presence.tell({ t: 'online', userId: s.userId });
         privateShows.announce(s);
+        bookings.announce(s);
       },
       attached: (s) => {
         roomService.hostConnection(s.userId, true);
@@ -170,6 +178,18 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     lanes,
     rooms: roomService,
   });
+  const bookings = new Bookings({
+    config,
+    clock,
+    logger,
+    desks,
+    users,
+    store: new BookingStore(db),
+    sessions,
+    lanes,
+    shows: privateShows,
+    rooms: roomService,
+  });
   metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, presence: 1 }) };
 
   // Deadline timers are armed from the index (holders recover when due); open rooms come back before traffic does.
@@ -189,7 +209,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings }),
       admission,
       lanes,
       roomFramesSince: (topic, seq) => channels.since(topic, seq),

@@ -8,6 +8,7 @@ import type { ReplyOf, RequestOf } from '../protocol/define.js';
 import type { OpName, Ops } from '../protocol/ops/index.js';
 import type { Config } from './config.js';
 import { emoticons } from './emoticons.js';
+import type { Bookings } from './bookings.js';
 import type { PrivateShows } from './private-shows.js';
 import type { RoomService } from './rooms.js';
 import type { Session } from './sessions.js';
@@ -25,6 +26,7 @@ export interface HandlerDeps {
   presence: Singleton<PresenceState, PresenceMsg>;
   roomService: RoomService;
   privateShows: PrivateShows;
+  bookings: Bookings;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -38,7 +40,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -97,5 +99,15 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'show.enter': ({ session }, d) => shows.enter(session, d.showId),
     'show.close': ({ session }, d) => shows.close(session, d.showId, d.countdownSec ?? 0),
     'show.current': ({ session }) => shows.current(session),
+    'booking.create': ({ session }, d) => bookings.create(session, d.userId, d.startsAt, d.durationMin ?? 30),
+    'booking.cancel': ({ session }, d) => bookings.cancel(session, d.bookingId),
+    'booking.accept': ({ session }, d) => bookings.answer(session, d.bookingId, true) as ReturnType<OpHandler<'booking.accept'>>,
+    'booking.decline': async ({ session }, d) => {
+      await bookings.answer(session, d.bookingId, false);
+      return {};
+    },
+    'booking.list': ({ session }, d) => bookings.list(session, d.state, d.page, d.pageSize),
+    'booking.count': ({ session }) => bookings.count(session.userId, session.role),
+    'booking.enter': ({ session }, d) => bookings.enter(session, d.bookingId),
   };
 }

@@ -52,6 +52,22 @@ export class PrivateShows {
     this.nextShowId = last.show + 1;
   }
 
+  /** A fresh show id (ids are allocated above the highest stored, like room ids). */
+  allocateShowId(): number {
+    return this.nextShowId++;
+  }
+
+  /** The host of the show the user is part of, if any. */
+  hostOfShowOf(userId: number): number | undefined {
+    const showId = this.showOf.get(userId);
+    return showId === undefined ? undefined : this.shows.get(showId)?.hostId;
+  }
+
+  /** Presence says busy again (closing the host's public room just said "not live"). */
+  markBusy(userId: number): void {
+    if (this.inShow(userId)) this.deps.presence.tell({ t: 'activity', userId, activity: 'busy' });
+  }
+
   /** Whether the user is part of a private show that has not ended. */
   inShow(userId: number): boolean {
     return this.showOf.has(userId);
@@ -135,7 +151,7 @@ export class PrivateShows {
     const { store, clock, users } = this.deps;
     const { total, rows } = store.pendingPage(me.userId, me.role, clock.now(), page, pageSize);
     const received = rows.filter((r) => (r.from === 'viewer' ? r.hostId : r.viewerId) === me.userId);
-    if (received.length) await users.ask(me.userId, { t: 'invites-seen', upto: Math.max(...received.map((r) => r.id)) });
+    if (received.length) await users.ask(me.userId, { t: 'seen', list: 'invitesSeen', upto: Math.max(...received.map((r) => r.id)) });
     return { total, invites: rows.map((r) => inviteView(r, me.userId)) };
   }
 
@@ -189,9 +205,9 @@ export class PrivateShows {
 
   /** The host's public room closes; the viewer's other invitations are withdrawn (they are busy now). */
   private async afterAccept(hostId: number, viewerId: number): Promise<void> {
-    const { rooms, store, desks, clock, logger, presence } = this.deps;
+    const { rooms, store, desks, clock, logger } = this.deps;
     try {
-      if (await rooms.closeHostedBy(hostId)) presence.tell({ t: 'activity', userId: hostId, activity: 'busy' });
+      if (await rooms.closeHostedBy(hostId)) this.markBusy(hostId);
       for (const ref of store.sentPending(viewerId, 'viewer', clock.now())) {
         await desks.ask(ref.hostId, { t: 'cancel', inviteId: ref.id, by: viewerId, reason: 'busy' }, { shed: false }).catch((err: unknown) => {
           if (!(err instanceof ProtocolError)) throw err;

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { DeadlineIndex } from './deadline-index.js';
+import { BookingStore, type BookingRow } from './bookings.js';
 import { PrivateShowStore, type InviteRow } from './private-shows.js';
 import { RoomRegistry } from './room-registry.js';
 
@@ -18,7 +19,10 @@ export type DurableWrite =
   | { t: 'invite.new'; invite: InviteRow }
   | { t: 'invite.end'; inviteId: number; status: 'accepted' | 'declined' | 'cancelled' | 'expired'; at: number }
   /** A private show was created, started, ended (a host's desk). */
-  | { t: 'show.new'; showId: number; hostId: number; viewerId: number; inviteId: number; at: number }
+  | { t: 'show.new'; showId: number; hostId: number; viewerId: number; inviteId: number | null; bookingId?: number; at: number }
+  /** A booking was made; its status moved (and the show it got, once entered). */
+  | { t: 'booking.new'; booking: BookingRow }
+  | { t: 'booking.update'; bookingId: number; status: string; at: number; showId?: number }
   | { t: 'show.start'; showId: number; at: number }
   | { t: 'show.end'; showId: number; at: number; reason: string; durationSec: number }
   /** The actor's next deadline moved (null: it holds none any more). */
@@ -31,6 +35,7 @@ export function sqliteWriteApplier(db: Database.Database): WriteApplier {
   const rooms = new RoomRegistry(db);
   const deadlines = new DeadlineIndex(db);
   const shows = new PrivateShowStore(db);
+  const bookings = new BookingStore(db);
   const purgeJournal = db.prepare('DELETE FROM journal WHERE key = ?');
   const purgeSnapshots = db.prepare('DELETE FROM snapshots WHERE key = ?');
   return (w) => {
@@ -51,6 +56,10 @@ export function sqliteWriteApplier(db: Database.Database): WriteApplier {
       case 'show.start':
       case 'show.end':
         shows.apply(w);
+        break;
+      case 'booking.new':
+      case 'booking.update':
+        bookings.apply(w);
         break;
       case 'deadline':
         if (w.nextAt === null) deadlines.clear(w.key);

@@ -91,6 +91,28 @@ export const migrations: readonly Migration[] = [
       CREATE UNIQUE INDEX shows_one_per_viewer ON shows (viewer_id) WHERE ended_at IS NULL;
     `,
   },
+  {
+    description: 'bookings (scheduled private shows), written with their desk journal entries; a show may belong to a booking',
+    sql: `
+      CREATE TABLE bookings (
+        id           INTEGER PRIMARY KEY,
+        host_id      INTEGER NOT NULL,
+        viewer_id    INTEGER NOT NULL,
+        from_role    TEXT    NOT NULL,
+        host         TEXT    NOT NULL,
+        viewer       TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL,
+        starts_at    INTEGER NOT NULL,
+        duration_min INTEGER NOT NULL,
+        status       TEXT    NOT NULL DEFAULT 'pending',
+        show_id      INTEGER,
+        updated_at   INTEGER NOT NULL
+      );
+      CREATE INDEX bookings_host ON bookings (host_id, starts_at);
+      CREATE INDEX bookings_viewer ON bookings (viewer_id, starts_at);
+      ALTER TABLE shows ADD COLUMN booking_id INTEGER;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -46,7 +46,7 @@ export class PrivateShowStore {
         'INSERT INTO invites (id, host_id, viewer_id, from_role, host, viewer, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       endInvite: db.prepare("UPDATE invites SET status = ?, ended_at = ? WHERE id = ? AND status = 'pending'"),
-      insertShow: db.prepare('INSERT INTO shows (id, host_id, viewer_id, invite_id, accepted_at) VALUES (?, ?, ?, ?, ?)'),
+      insertShow: db.prepare('INSERT INTO shows (id, host_id, viewer_id, invite_id, booking_id, accepted_at) VALUES (?, ?, ?, ?, ?, ?)'),
       startShow: db.prepare('UPDATE shows SET started_at = ? WHERE id = ?'),
       endShow: db.prepare('UPDATE shows SET ended_at = ?, end_reason = ?, duration_sec = ? WHERE id = ? AND ended_at IS NULL'),
       maxInvite: db.prepare('SELECT coalesce(max(id), 0) FROM invites').pluck(),
@@ -72,7 +72,7 @@ export class PrivateShowStore {
         this.st.endInvite!.run(w.status, w.at, w.inviteId);
         break;
       case 'show.new':
-        this.st.insertShow!.run(w.showId, w.hostId, w.viewerId, w.inviteId, w.at);
+        this.st.insertShow!.run(w.showId, w.hostId, w.viewerId, w.inviteId, w.bookingId ?? null, w.at);
         break;
       case 'show.start':
         this.st.startShow!.run(w.at, w.showId);

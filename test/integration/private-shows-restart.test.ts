@@ -18,6 +18,8 @@ t.test('kill -9 with a pending invitation and a start countdown: every deadline 
     LIVE_SHOW_COUNTDOWN_MS: '10000',
     LIVE_SHOW_VIEWER_ENTER_MS: '60000',
     LIVE_SHOW_AWAY_GRACE_MS: '600000',
+    LIVE_BOOKING_MIN_LEAD_MS: '60000',
+    LIVE_BOOKING_JUDGE_MS: '60000',
   };
   const connect = (url: string, userId: number, role?: 'host' | 'viewer') => LiveClient.connect(url, { token: token(userId, role) });
 
@@ -30,7 +32,10 @@ t.test('kill -9 with a pending invitation and a start countdown: every deadline 
   t.equal(entered.startsAt, T0 + 10_000, 'the show starts at T0 + 10 s');
   const pending = await v2.request('invite.send', { userId: 101 });
   t.equal(pending.expiresAt, T0 + 30_000);
-  void h101;
+  // A booking to be accepted (reminder at T0 + 140 s, judgement at T0 + 260 s) and one left pending (expires at T0 + 10 s, while down).
+  const booked = await v2.request('booking.create', { userId: 101, startsAt: T0 + 200_000 });
+  const unanswered = await v1.request('booking.create', { userId: 101, startsAt: T0 + 70_000, durationMin: 10 });
+  await h101.request('booking.accept', { bookingId: booked.bookingId });
 
   first.child.kill('SIGKILL');
   await exited(first.child);
@@ -50,6 +55,11 @@ t.test('kill -9 with a pending invitation and a start countdown: every deadline 
   );
   t.match(current, { show: { showId: show.showId, status: 'live', startedAt: T0 + 10_000, viewerEnterBy: T0 + 70_000 } },
     'the start that fell due while down happened at start-up, dated when it was due');
+  await until(
+    () => second.advance(0).then(() => host2.request('booking.list', { state: 'closed', page: 1, pageSize: 5 })),
+    (r) => r.total === 1,
+    'the overdue booking expiry to fire',
+  );
   t.same(await host2.request('invite.count', {}), { total: 1, unread: 1 }, 'the invitation is still pending');
   await t.rejects(viewer.request('room.enter', { roomId: 1 }), { code: 739 }, 'the viewer is still in the show after the restart');
 
@@ -71,6 +81,17 @@ t.test('kill -9 with a pending invitation and a start countdown: every deadline 
   t.match(await viewerEnd, { showId: show.showId, reason: 'viewer_no_show', startedAt: T0 + 10_000, endedAt: T0 + 70_000, durationSec: 60 });
   await second.advance(60_000);
   t.equal(ends.length, 1, 'the host hears of the end once');
+
+  const soon = [viewer2.next('booking.soon'), host2.next('booking.soon')];
+  await second.advance(10_000 - 1);
+  t.match(await host2.request('booking.list', { state: 'upcoming', page: 1, pageSize: 5 }), { bookings: [{ bookingId: booked.bookingId, status: 'accepted' }] });
+  await second.advance(1);
+  t.same(await Promise.all(soon), [0, 1].map(() => ({ bookingId: booked.bookingId, startsAt: T0 + 200_000, judgeAt: T0 + 260_000 })), 'the reminder at T0 + 140 s');
+  const settled: unknown[] = [];
+  for (const c of [viewer2, host2]) c.on('booking.settled', (d) => void settled.push(d));
+  await second.advance(120_000);
+  await until(() => second.advance(0).then(() => settled.length), (n) => n === 2, 'the judgement');
+  t.same(settled, [0, 1].map(() => ({ bookingId: booked.bookingId, outcome: 'missed_by_both' })), 'judged once, to both');
   second.child.kill('SIGTERM');
   t.match(await exited(second.child), { code: 0 });
 
@@ -83,5 +104,9 @@ t.test('kill -9 with a pending invitation and a start countdown: every deadline 
   t.same(db.prepare('SELECT started_at AS startedAt, ended_at AS endedAt, end_reason AS reason FROM shows').all(), [
     { startedAt: T0 + 10_000, endedAt: T0 + 70_000, reason: 'viewer_no_show' },
   ]);
+  t.same(db.prepare('SELECT id, status, updated_at AS at FROM bookings ORDER BY id').all(), [
+    { id: booked.bookingId, status: 'missed_by_both', at: T0 + 260_000 },
+    { id: unanswered.bookingId, status: 'expired', at: T0 + 20_000 },
+  ], 'the expiry that fell due while down fired at start-up');
   t.same(db.prepare("SELECT count(*) AS n FROM actor_deadlines WHERE key LIKE 'desk:%'").get(), { n: 0 }, 'no deadline left behind');
 });

@@ -1,3 +1,4 @@
+import { bookingOps, bookingPushes } from './booking.js';
 import { chatOps, chatPushes } from './chat.js';
 import { inviteOps, invitePushes } from './invite.js';
 import { presenceOps, presencePushes } from './presence.js';
@@ -6,9 +7,9 @@ import { sessionOps, sessionPushes } from './session.js';
 import { showOps, showPushes } from './show.js';
 
 /** Every request op the server accepts, by name. Add a new area's ops here. */
-export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps } as const;
+export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps } as const;
 /** Every push the server sends, by name. */
-export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes } as const;
+export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;

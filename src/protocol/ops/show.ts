@@ -18,6 +18,7 @@ export const ShowView = Type.Object({
   viewer: Party,
   status: ShowStatus,
   acceptedAt: Millis,
+  bookingId: Type.Union([SafeInt({ minimum: 1 }), Type.Null()], { description: 'the booking this show belongs to; null for an instant show' }),
   hostIn: Type.Boolean({ description: 'the host has entered' }),
   viewerIn: Type.Boolean({ description: 'the viewer has entered' }),
   hostEnterBy: MaybeMillis('while accepted: the show ends ("host_no_show") if the host has not entered by then'),

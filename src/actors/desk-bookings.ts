@@ -1,0 +1,142 @@
+import type { Booking, DeskMsg, DeskRules, DeskState, Show } from './desk.js';
+import { same } from './desk.js';
+import { endShowNow, enterShow } from './desk-show.js';
+import { emit, fail, ok, push, type Effect, type Step } from './effects.js';
+import type { Deadline } from './shell.js';
+
+type Msg<T extends DeskMsg['t']> = Extract<DeskMsg, { t: T }>;
+type Outcome = 'completed' | 'missed_by_host' | 'missed_by_viewer' | 'missed_by_both';
+
+const inviterOf = (b: Booking) => (b.from === 'viewer' ? b.viewerId : b.hostId);
+const inviteeOf = (b: Booking) => (b.from === 'viewer' ? b.hostId : b.viewerId);
+const partyOf = (b: Booking, userId: number) => userId === b.hostId || userId === b.viewerId;
+const endOf = (b: Pick<Booking, 'startsAt' | 'durationMin'>) => b.startsAt + b.durationMin * 60_000;
+
+/** The booking as `userId` sees it (wire shape of Booking). */
+export function bookingView(b: Omit<Booking, 'hostIn' | 'viewerIn' | 'status'> & { status: string }, userId: number, judgeMs: number) {
+  const viewer = { userId: b.viewerId, profile: b.viewer };
+  const host = { userId: b.hostId, profile: b.host };
+  const [from, to] = b.from === 'viewer' ? [viewer, host] : [host, viewer];
+  return {
+    bookingId: b.id, from, to, startsAt: b.startsAt, durationMin: b.durationMin, status: b.status as Booking['status'], createdAt: b.createdAt,
+    judgeAt: b.startsAt + judgeMs, direction: (b.from === 'viewer' ? b.viewerId : b.hostId) === userId ? ('sent' as const) : ('received' as const), showId: b.showId,
+  };
+}
+
+function overlaps(s: DeskState, slot: Pick<Booking, 'startsAt' | 'durationMin'>, except = 0): boolean {
+  return s.bookings.some((b) => b.id !== except && b.status !== 'pending' && b.startsAt < endOf(slot) && slot.startsAt < endOf(b));
+}
+
+const replace = (s: DeskState, b: Booking): DeskState => ({ ...s, bookings: s.bookings.map((x) => (x.id === b.id ? b : x)) });
+const drop = (s: DeskState, id: number): DeskState => ({ ...s, bookings: s.bookings.filter((x) => x.id !== id) });
+const both = (b: Booking, op: Parameters<typeof push>[1], d: unknown): Effect[] => [push(b.hostId, op, d), push(b.viewerId, op, d)];
+
+export function newBooking(s: DeskState, msg: Msg<'book'>, now: number, rules: DeskRules): Step<DeskState> {
+  if (msg.startsAt < now + rules.bookingMinLeadMs || msg.startsAt > now + rules.bookingMaxAheadMs) return same(s, [fail('BOOKING_TIME_INVALID')]);
+  if (s.bookings.length >= rules.maxBookingsPerHost) return same(s, [fail('TOO_MANY_INVITES', `the host has ${rules.maxBookingsPerHost} open bookings`)]);
+  if (overlaps(s, msg)) return same(s, [fail('BOOKING_OVERLAP')]);
+  const b: Booking = {
+    id: msg.bookingId, hostId: s.hostId, viewerId: msg.viewerId, from: msg.from, host: msg.host, viewer: msg.viewer, createdAt: now,
+    startsAt: msg.startsAt, durationMin: msg.durationMin, status: 'pending', hostIn: false, viewerIn: false, showId: null,
+  };
+  return {
+    state: { ...s, bookings: [...s.bookings, b] },
+    effects: [ok(bookingView(b, inviterOf(b), rules.bookingJudgeMs)), push(inviteeOf(b), 'booking.received', bookingView(b, inviteeOf(b), rules.bookingJudgeMs))],
+    writes: [{ t: 'booking.new', booking: b }],
+  };
+}
+
+export function cancelBooking(s: DeskState, msg: Msg<'booking-cancel'>, now: number): Step<DeskState> {
+  const b = s.bookings.find((x) => x.id === msg.bookingId);
+  if (!b || !partyOf(b, msg.by)) return same(s, [fail('BOOKING_NOT_FOUND')]);
+  if (b.showId !== null) return same(s, [fail('BOOKING_STARTED')]);
+  const other = msg.by === b.hostId ? b.viewerId : b.hostId;
+  return {
+    state: drop(s, b.id),
+    effects: [ok(), push(other, 'booking.cancelled', { bookingId: b.id })],
+    writes: [{ t: 'booking.update', bookingId: b.id, status: 'cancelled', at: now }],
+  };
+}
+
+export function answerBooking(s: DeskState, msg: Msg<'booking-answer'>, now: number, rules: DeskRules): Step<DeskState> {
+  const b = s.bookings.find((x) => x.id === msg.bookingId);
+  if (!b || b.status !== 'pending' || inviteeOf(b) !== msg.by) return same(s, [fail('BOOKING_NOT_FOUND')]);
+  const d = { bookingId: b.id, accepted: msg.accept };
+  if (!msg.accept) {
+    return { state: drop(s, b.id), effects: [ok(), push(inviterOf(b), 'booking.answered', d)], writes: [{ t: 'booking.update', bookingId: b.id, status: 'declined', at: now }] };
+  }
+  if (overlaps(s, b, b.id)) return same(s, [fail('BOOKING_OVERLAP')]);
+  const accepted: Booking = { ...b, status: 'accepted' };
+  return {
+    state: replace(s, accepted),
+    effects: [ok(bookingView(accepted, msg.by, rules.bookingJudgeMs)), push(inviterOf(b), 'booking.answered', d)],
+    writes: [{ t: 'booking.update', bookingId: b.id, status: 'accepted', at: now }],
+  };
+}
+
+/** Expiry of a pending booking and the reminder of an accepted one (one minute before the start), then the judgement. */
+export function bookingDue(s: DeskState, bookingId: number, now: number, rules: DeskRules): Step<DeskState> {
+  const b = s.bookings.find((x) => x.id === bookingId);
+  if (!b) return same(s, []);
+  const remindAt = b.startsAt - rules.bookingRemindMs;
+  const judgeAt = b.startsAt + rules.bookingJudgeMs;
+  if (b.status === 'pending' && now >= remindAt) {
+    return { state: drop(s, b.id), effects: both(b, 'booking.expired', { bookingId: b.id }), writes: [{ t: 'booking.update', bookingId: b.id, status: 'expired', at: now }] };
+  }
+  if (b.status === 'accepted' && now >= remindAt) {
+    return {
+      state: replace(s, { ...b, status: 'due' }),
+      effects: both(b, 'booking.soon', { bookingId: b.id, startsAt: b.startsAt, judgeAt }),
+      writes: [{ t: 'booking.update', bookingId: b.id, status: 'due', at: now }],
+    };
+  }
+  if (b.status !== 'due' || now < judgeAt) return same(s, []);
+  const outcome: Outcome = b.hostIn && b.viewerIn ? 'completed' : b.hostIn ? 'missed_by_viewer' : b.viewerIn ? 'missed_by_host' : 'missed_by_both';
+  let next = drop(s, b.id);
+  const effects = both(b, 'booking.settled', { bookingId: b.id, outcome });
+  const writes: NonNullable<Step<DeskState>['writes']> = [{ t: 'booking.update', bookingId: b.id, status: outcome, at: now }];
+  if (outcome !== 'completed' && next.show && next.show.bookingId === b.id) {
+    const ended = endShowNow(next, now, b.hostIn ? 'viewer_no_show' : 'host_no_show');
+    next = ended.state;
+    effects.push(...ended.effects);
+    writes.push(...(ended.writes ?? []));
+  }
+  return { state: next, effects, writes };
+}
+
+/** booking.enter: the first to enter creates the booking's show; then as show.enter. */
+export function enterBooking(s: DeskState, msg: Msg<'booking-enter'>, now: number, rules: DeskRules): Step<DeskState> {
+  const b = s.bookings.find((x) => x.id === msg.bookingId);
+  if (!b || !partyOf(b, msg.userId)) return same(s, [fail('BOOKING_NOT_FOUND')]);
+  if (b.status !== 'due') return same(s, [fail('BOOKING_NOT_OPEN')]);
+  if (s.show && s.show.bookingId !== b.id) return same(s, [fail('USER_BUSY', 'the host is in another private show')]);
+  if (!s.show && b.showId !== null) return same(s, [fail('SHOW_ENDED')]);
+  const isHost = msg.userId === b.hostId;
+  const marked: Booking = { ...b, showId: b.showId ?? msg.showId, hostIn: b.hostIn || isHost, viewerIn: b.viewerIn || !isHost };
+  let state = replace(s, marked);
+  const effects: Effect[] = [];
+  const writes: NonNullable<Step<DeskState>['writes']> = [];
+  if (!s.show) {
+    const show: Show = {
+      id: msg.showId, hostId: b.hostId, viewerId: b.viewerId, host: b.host, viewer: b.viewer, status: 'accepted', acceptedAt: now,
+      bookingId: b.id, notBefore: b.startsAt, hostIn: false, viewerIn: false, hostEnterBy: null, startsAt: null, startedAt: null,
+      viewerEnterBy: null, closesAt: null, nextTickAt: null, hostAwayUntil: null, viewerAwayUntil: null,
+    };
+    state = { ...state, show };
+    effects.push(emit({ kind: 'show.opened', showId: show.id, hostId: show.hostId, viewerId: show.viewerId }));
+    writes.push(
+      { t: 'show.new', showId: show.id, hostId: show.hostId, viewerId: show.viewerId, inviteId: null, bookingId: b.id, at: now },
+      { t: 'booking.update', bookingId: b.id, status: 'due', at: now, showId: show.id },
+    );
+  }
+  const entered = enterShow(state, state.show!.id, msg.userId, now, rules);
+  return { state: entered.state, effects: [...effects, ...entered.effects], writes: [...writes, ...(entered.writes ?? [])] };
+}
+
+export function bookingDeadlines(bookings: Booking[], rules: DeskRules): Deadline<DeskMsg>[] {
+  return bookings.map((b) => ({
+    id: `booking:${b.id}`,
+    at: b.status === 'due' ? b.startsAt + rules.bookingJudgeMs : b.startsAt - rules.bookingRemindMs,
+    msg: { t: 'booking-due', bookingId: b.id },
+  }));
+}

@@ -1,0 +1,112 @@
+import type { Logger } from 'pino';
+import { bookingView } from '../actors/desk-bookings.js';
+import type { showView } from '../actors/desk-show.js';
+import type { DeskMsg, DeskState } from '../actors/desk.js';
+import type { Directory } from '../actors/directory.js';
+import type { UserMsg, UserState } from '../actors/user.js';
+import type { Clock } from '../clock.js';
+import type { Role } from '../protocol/define.js';
+import { ProtocolError } from '../protocol/errors.js';
+import type { BookingListState, BookingStore } from '../storage/bookings.js';
+import type { Config } from './config.js';
+import type { Lanes } from './lanes.js';
+import type { PrivateShows } from './private-shows.js';
+import type { RoomService } from './rooms.js';
+import type { Session, SessionRegistry } from './sessions.js';
+
+type BookingReply = ReturnType<typeof bookingView>;
+
+/**
+ * The server's side of bookings (F4). The host's desk decides (time window,
+ * overlaps, answers, reminder, judgement); this routes requests to it, checks
+ * "whose booking is this" against the bookings table, and runs anything that
+ * can put a viewer into a show in the viewer's lane (see PrivateShows).
+ */
+export class Bookings {
+  private nextBookingId: number;
+
+  constructor(
+    private readonly deps: {
+      config: Config;
+      clock: Clock;
+      logger: Logger;
+      desks: Directory<DeskState, DeskMsg>;
+      users: Directory<UserState, UserMsg>;
+      store: BookingStore;
+      sessions: SessionRegistry;
+      lanes: Lanes;
+      shows: PrivateShows;
+      rooms: RoomService;
+    },
+  ) {
+    this.nextBookingId = deps.store.lastId() + 1;
+  }
+
+  /** booking.create: the other side may be offline, but must be known (logged in once) and of the other role. */
+  async create(me: Session, targetId: number, startsAt: number, durationMin: number): Promise<BookingReply> {
+    const { users, desks } = this.deps;
+    if (targetId === me.userId) throw new ProtocolError('BAD_PARAMETER', 'you cannot book yourself');
+    const target = await users.ask<UserState>(targetId, { t: 'get' });
+    if (target.role === null) throw new ProtocolError('USER_NOT_FOUND', `user ${targetId} is unknown`);
+    if (target.role === me.role) throw new ProtocolError('BAD_PARAMETER', `user ${targetId} is not a ${me.role === 'viewer' ? 'host' : 'viewer'}`);
+    const other = { userId: targetId, profile: this.deps.sessions.ofUser(targetId)?.profile ?? target.profile };
+    const [host, viewer] = me.role === 'host' ? [me, other] : [other, me];
+    return desks.ask(host.userId, {
+      t: 'book', bookingId: this.nextBookingId++, viewerId: viewer.userId, viewer: viewer.profile, host: host.profile, from: me.role, startsAt, durationMin,
+    });
+  }
+
+  async cancel(me: Session, bookingId: number): Promise<Record<string, never>> {
+    return this.deps.desks.ask(this.hostOf(me, bookingId), { t: 'booking-cancel', bookingId, by: me.userId });
+  }
+
+  async answer(me: Session, bookingId: number, accept: boolean): Promise<unknown> {
+    return this.deps.desks.ask(this.hostOf(me, bookingId), { t: 'booking-answer', bookingId, by: me.userId, accept });
+  }
+
+  /** booking.enter, in the viewer's lane (a host's enter runs its desk call there too): the viewer is in one show at most. */
+  async enter(me: Session, bookingId: number): Promise<ReturnType<typeof showView>> {
+    const { shows, lanes, rooms, desks, store } = this.deps;
+    const hostId = this.hostOf(me, bookingId);
+    const viewerId = store.ref(bookingId)!.viewerId;
+    if (me.role === 'viewer' && rooms.watching(me.userId)) await rooms.leave(me.userId);
+    const enterNow = async () => {
+      // In a show with this host, it can only be this booking's (the desk checks); with another host, busy.
+      const withHost = shows.hostOfShowOf(viewerId);
+      if (withHost !== undefined && withHost !== hostId) throw new ProtocolError('USER_BUSY', 'the viewer is in another private show');
+      return desks.ask<ReturnType<typeof showView>>(hostId, { t: 'booking-enter', bookingId, userId: me.userId, showId: shows.allocateShowId() });
+    };
+    const show = me.userId === viewerId ? await enterNow() : await lanes.run(viewerId, enterNow, { shed: false });
+    if (me.userId === hostId && (await rooms.closeHostedBy(hostId))) shows.markBusy(hostId);
+    return show;
+  }
+
+  async list(me: Session, state: BookingListState, page: number, pageSize: number) {
+    const { store, users, config } = this.deps;
+    const { total, rows } = store.page(me.userId, me.role, state, page, pageSize);
+    const received = rows.filter((r) => state === 'pending' && (r.from === 'viewer' ? r.hostId : r.viewerId) === me.userId);
+    if (received.length) await users.ask(me.userId, { t: 'seen', list: 'bookingsSeen', upto: Math.max(...received.map((r) => r.id)) });
+    return { total, bookings: rows.map((r) => bookingView(r, me.userId, config.bookingJudgeMs)) };
+  }
+
+  async count(userId: number, role: Role): Promise<{ total: number; unread: number }> {
+    const user = await this.deps.users.ask<UserState>(userId, { t: 'get' });
+    return this.deps.store.receivedCount(userId, role, user.bookingsSeen ?? 0);
+  }
+
+  /** After a fresh login: the pending count, when there is something to tell (it follows the welcome). */
+  announce(session: Session): void {
+    this.count(session.userId, session.role)
+      .then((c) => {
+        if (c.total > 0) this.deps.sessions.push(session.userId, 'booking.count', c);
+      })
+      .catch((err: unknown) => this.deps.logger.warn({ err, userId: session.userId }, 'booking count after login failed'));
+  }
+
+  /** The host of a booking the user is part of; BOOKING_NOT_FOUND for anybody else's. */
+  private hostOf(me: Session, bookingId: number): number {
+    const ref = this.deps.store.ref(bookingId);
+    if (!ref || (ref.hostId !== me.userId && ref.viewerId !== me.userId)) throw new ProtocolError('BOOKING_NOT_FOUND');
+    return ref.hostId;
+  }
+}
