@@ -75,11 +75,11 @@ export function answerInvite(s: DeskState, msg: Msg<'answer'>, now: number, rule
     acceptedAt: now, bookingId: null, notBefore: null, hostIn: false, viewerIn: false, hostEnterBy: now + rules.hostEnterMs, startsAt: null, startedAt: null,
     viewerEnterBy: null, closesAt: null, nextTickAt: null, hostAwayUntil: null, viewerAwayUntil: null,
   };
-  const view = showView(show);
+  const view = showView(show, rules, inviter);
   const others = s.invites.filter((i) => i.id !== invite.id);
   const effects: Effect[] = [
     emit({ kind: 'show.opened', showId: show.id, hostId: show.hostId, viewerId: show.viewerId }),
-    ok(view),
+    ok(showView(show, rules, msg.by)),
     push(inviter, 'invite.answered', { inviteId: invite.id, accepted: true, show: view }),
   ];
   for (const o of others) {

@@ -5,8 +5,11 @@ import type { Deadline } from './shell.js';
 
 type EndReason = 'viewer_closed' | 'host_closed' | 'countdown' | 'abnormal' | 'host_no_show' | 'viewer_no_show';
 
-/** The show as both parties see it (wire shape of ShowView). */
-export function showView(s: Show) {
+const streamOf = (s: Show) => `show${s.id}-u${s.viewerId}`;
+
+/** The show as `forUserId` sees it (wire shape of ShowView): the push URL goes to the viewer only, while pushing. */
+export function showView(s: Show, media: Pick<DeskRules, 'mediaPushUrl' | 'mediaPlayUrl'>, forUserId: number) {
+  const video = s.viewerVideo === true;
   return {
     showId: s.id,
     host: { userId: s.hostId, profile: s.host },
@@ -21,6 +24,23 @@ export function showView(s: Show) {
     startedAt: s.startedAt,
     viewerEnterBy: s.viewerEnterBy,
     closesAt: s.closesAt,
+    viewerVideo: video,
+    videoUrl: video ? media.mediaPlayUrl.replaceAll('{stream}', streamOf(s)) : null,
+    pushUrl: video && forUserId === s.viewerId ? media.mediaPushUrl.replaceAll('{stream}', streamOf(s)) : null,
+  };
+}
+
+/** The viewer starts or stops pushing video (5.8 / 7.48); the host is told (5.9 / 7.49). */
+export function showVideo(s: DeskState, showId: number, userId: number, on: boolean, rules: DeskRules): Step<DeskState> {
+  const show = ours(s, showId, userId);
+  if (!show) return same(s, [fail('SHOW_NOT_FOUND')]);
+  if (userId !== show.viewerId) return same(s, [fail('PERMISSION_DENIED', 'only the viewer pushes video')]);
+  if ((show.viewerVideo === true) === on) return same(s, [ok(showView(show, rules, userId))]);
+  const next: Show = { ...show, viewerVideo: on };
+  const view = showView(next, rules, show.hostId);
+  return {
+    state: { ...s, show: next },
+    effects: [ok(showView(next, rules, userId)), push(show.hostId, 'show.video', { showId, on, videoUrl: view.videoUrl })],
   };
 }
 
@@ -38,7 +58,7 @@ export function enterShow(s: DeskState, showId: number, userId: number, now: num
   const show = ours(s, showId, userId);
   if (!show) return same(s, [fail('SHOW_NOT_FOUND')]);
   const isHost = userId === show.hostId;
-  if (isHost ? show.hostIn : show.viewerIn) return same(s, [ok(showView(show))]);
+  if (isHost ? show.hostIn : show.viewerIn) return same(s, [ok(showView(show, rules, userId))]);
   const other = isHost ? show.viewerId : show.hostId;
   const effects: Effect[] = [push(other, 'show.entered', { showId, userId })];
   let next: Show;
@@ -54,7 +74,7 @@ export function enterShow(s: DeskState, showId: number, userId: number, now: num
   }
   // A zero countdown starts the show at once.
   const advanced = advance(next, now, rules);
-  return finish(s, advanced, [ok(showView(advanced.show ?? next)), ...effects]);
+  return finish(s, advanced, [ok(showView(advanced.show ?? next, rules, userId)), ...effects]);
 }
 
 export function closeShow(s: DeskState, showId: number, by: number, countdownMs: number, now: number, rules: DeskRules): Step<DeskState> {

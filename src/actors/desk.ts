@@ -2,7 +2,7 @@ import type { Profile } from '../protocol/schemas.js';
 import type { Effect, Step } from './effects.js';
 import { answerBooking, bookingDeadlines, bookingDue, cancelBooking, enterBooking, newBooking } from './desk-bookings.js';
 import { answerInvite, cancelInvite, expireInvite, newInvite } from './desk-invites.js';
-import { closeShow, enterShow, showAdvance, showAway, showBack, showDeadlines, showRestarted, showView } from './desk-show.js';
+import { closeShow, enterShow, showAdvance, showAway, showBack, showDeadlines, showRestarted, showVideo, showView } from './desk-show.js';
 import { ok } from './effects.js';
 import type { ActorDef } from './shell.js';
 
@@ -27,6 +27,9 @@ export interface DeskRules {
   bookingRemindMs: number;
   bookingJudgeMs: number;
   maxBookingsPerHost: number;
+  /** Media URL templates of the viewer's video ({stream} is replaced), from configuration. */
+  mediaPushUrl: string;
+  mediaPlayUrl: string;
 }
 
 export interface Booking {
@@ -77,6 +80,8 @@ export interface Show {
   nextTickAt: number | null;
   hostAwayUntil: number | null;
   viewerAwayUntil: number | null;
+  /** The viewer is pushing video to the host (5.8, 7.48). */
+  viewerVideo?: boolean;
 }
 
 /**
@@ -109,7 +114,8 @@ export type DeskMsg =
   | { t: 'back'; userId: number }
   /** The server restarted: both sides are disconnected. */
   | { t: 'restarted' }
-  | { t: 'current' }
+  | { t: 'current'; userId: number }
+  | { t: 'video'; showId: number; userId: number; on: boolean }
   | { t: 'book'; bookingId: number; viewerId: number; viewer: Profile; host: Profile; from: 'viewer' | 'host'; startsAt: number; durationMin: number }
   | { t: 'booking-cancel'; bookingId: number; by: number }
   | { t: 'booking-answer'; bookingId: number; by: number; accept: boolean }
@@ -146,7 +152,9 @@ export function reduceDesk(s: DeskState, msg: DeskMsg, now: number, rules: DeskR
     case 'restarted':
       return showRestarted(s, now, rules);
     case 'current':
-      return same(s, [ok({ show: s.show ? showView(s.show) : null })]);
+      return same(s, [ok({ show: s.show ? showView(s.show, rules, msg.userId) : null })]);
+    case 'video':
+      return showVideo(s, msg.showId, msg.userId, msg.on, rules);
     case 'book':
       return newBooking(s, msg, now, rules);
     case 'booking-cancel':

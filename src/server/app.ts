@@ -122,6 +122,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       bookingRemindMs: config.bookingRemindMs,
       bookingJudgeMs: config.bookingJudgeMs,
       maxBookingsPerHost: config.maxBookingsPerHost,
+      mediaPushUrl: config.mediaPushUrl,
+      mediaPlayUrl: config.mediaPlayUrl,
     }),
   });
   const presence = new Singleton<PresenceState, PresenceMsg>(runtime, presenceActor, common);

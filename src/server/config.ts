@@ -73,6 +73,8 @@ export const CONFIG_VARS = {
   bookingRemindMs: spec('LIVE_BOOKING_REMIND_MS', '60000', 'booking.soon goes out this long before the start; from then the booking can be entered (an unanswered one expires)', int(1000, 3_600_000)),
   bookingJudgeMs: spec('LIVE_BOOKING_JUDGE_MS', '300000', 'after the start, how long both sides have to enter before the booking is judged', int(1000, 3_600_000)),
   maxBookingsPerHost: spec('LIVE_MAX_BOOKINGS_PER_HOST', '200', 'open bookings (pending, accepted, due) one host may have', int(1, 100_000)),
+  mediaPushUrl: spec('LIVE_MEDIA_PUSH_URL', 'rtmp://media.example.com/live/{stream}', "where a show's viewer pushes video; {stream} becomes show<id>-u<viewer id>", text),
+  mediaPlayUrl: spec('LIVE_MEDIA_PLAY_URL', 'https://media.example.com/live/{stream}.flv', "where the host plays the viewer's video; {stream} as above", text),
   likesFlushMs: spec('LIVE_LIKES_FLUSH_MS', '250', 'likes are added up and pushed (and journaled) at most this often per room', int(50, 10_000)),
   membersFlushMs: spec('LIVE_ROOM_MEMBERS_FLUSH_MS', '250', 'room.user_entered / room.user_left of a burst are sent as one push at most this late', int(0, 10_000)),
   chatPerSec: spec('LIVE_CHAT_PER_S', '2', 'chat and barrage lines per second per user (sustained)', int(1, 1_000_000)),

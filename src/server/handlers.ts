@@ -99,6 +99,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'show.enter': ({ session }, d) => shows.enter(session, d.showId),
     'show.close': ({ session }, d) => shows.close(session, d.showId, d.countdownSec ?? 0),
     'show.current': ({ session }) => shows.current(session),
+    'show.video': ({ session }, d) => shows.video(session, d.showId, d.on),
     'booking.create': ({ session }, d) => bookings.create(session, d.userId, d.startsAt, d.durationMin ?? 30),
     'booking.cancel': ({ session }, d) => bookings.cancel(session, d.bookingId),
     'booking.accept': ({ session }, d) => bookings.answer(session, d.bookingId, true) as ReturnType<OpHandler<'booking.accept'>>,

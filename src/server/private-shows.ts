@@ -175,6 +175,10 @@ export class PrivateShows {
     return this.deps.desks.ask(hostId, { t: 'enter', showId, userId: me.userId });
   }
 
+  async video(me: Session, showId: number, on: boolean): Promise<ShowReply> {
+    return this.deps.desks.ask(this.hostOfShow(me.userId, showId), { t: 'video', showId, userId: me.userId, on });
+  }
+
   async close(me: Session, showId: number, countdownSec: number): Promise<Record<string, never>> {
     const hostId = this.hostOfShow(me.userId, showId);
     return this.deps.desks.ask(hostId, { t: 'close', showId, by: me.userId, countdownMs: countdownSec * 1000 });
@@ -184,7 +188,7 @@ export class PrivateShows {
     const showId = this.showOf.get(me.userId);
     const show = showId === undefined ? undefined : this.shows.get(showId);
     if (!show) return { show: null };
-    return this.deps.desks.ask(show.hostId, { t: 'current' });
+    return this.deps.desks.ask(show.hostId, { t: 'current', userId: me.userId });
   }
 
   /** A side's socket dropped or came back: the show starts or stops its away grace. */

@@ -50,6 +50,18 @@ t.test('instant show: invite → accept → host enters → countdown → start 
   t.match(await viewer.request('show.enter', { showId: show.showId }), { status: 'live', viewerIn: true, viewerEnterBy: null, startedAt: entered.startsAt });
   t.same(await hostSeesViewer, { showId: show.showId, userId: 1 });
 
+  const hostVideo = host.next('show.video');
+  const on = await viewer.request('show.video', { showId: show.showId, on: true });
+  const stream = `show${show.showId}-u1`;
+  t.match(on, { viewerVideo: true, pushUrl: `rtmp://media.example.com/live/${stream}`, videoUrl: `https://media.example.com/live/${stream}.flv` });
+  t.same(await hostVideo, { showId: show.showId, on: true, videoUrl: `https://media.example.com/live/${stream}.flv` });
+  t.match(await host.request('show.current', {}), { show: { viewerVideo: true, pushUrl: null } }, 'the push URL is the viewer\'s alone');
+  t.match(await viewer.request('show.enter', { showId: show.showId }), { pushUrl: `rtmp://media.example.com/live/${stream}` }, 'the enter reply carries it while pushing');
+  const hostVideoOff = host.next('show.video');
+  t.match(await viewer.request('show.video', { showId: show.showId, on: false }), { viewerVideo: false, pushUrl: null, videoUrl: null });
+  t.same(await hostVideoOff, { showId: show.showId, on: false, videoUrl: null });
+  await t.rejects(host.request('show.video', { showId: show.showId, on: true }), { code: 711 }, 'the host does not push viewer video');
+
   ts.clock.advance(95_000);
   const closing = collect(viewer, 'show.closing');
   const ended = [viewer.next('show.ended'), host.next('show.ended')];

@@ -26,6 +26,11 @@ export const ShowView = Type.Object({
   startedAt: MaybeMillis('when the show started (per-minute billing counts from here)'),
   viewerEnterBy: MaybeMillis('after the start, until the viewer entered: the show ends ("viewer_no_show") if the viewer has not entered by then'),
   closesAt: MaybeMillis('while closing: when the show ends'),
+  viewerVideo: Type.Boolean({ description: 'the viewer is pushing video to the host (show.video)' }),
+  videoUrl: Type.Union([Type.String(), Type.Null()], { description: 'while the viewer pushes: where the host plays it (seed man_video_url; LIVE_MEDIA_PLAY_URL)' }),
+  pushUrl: Type.Union([Type.String(), Type.Null()], {
+    description: 'to the viewer only, while pushing: where to push the video (seed man_push_url; LIVE_MEDIA_PUSH_URL); null otherwise',
+  }),
 });
 
 export const EndReason = Type.Union(
@@ -69,6 +74,15 @@ export const showOps = {
     errors: ['SHOW_NOT_FOUND', 'SHOW_ENDED', 'BAD_PARAMETER'],
     pushes: ['show.closing', 'show.ended'],
   }),
+  'show.video': defineOp({
+    summary: 'Viewer: start or stop pushing your video to the host (5.8, 7.48). The reply carries `pushUrl` while on; the host gets show.video.',
+    seed: '5.8, 7.48',
+    roles: ['viewer'],
+    request: Type.Object({ showId: ShowId, on: Type.Boolean() }, { additionalProperties: false }),
+    reply: ShowView,
+    errors: ['SHOW_NOT_FOUND', 'SHOW_ENDED'],
+    pushes: ['show.video'],
+  }),
   'show.current': defineOp({
     summary: 'The private show you are part of right now (for example after a reconnect), or null.',
     seed: '5.14, 6.23',
@@ -97,6 +111,12 @@ export const showPushes = {
     seed: '6.25',
     stream: 'session',
     data: Type.Object({ ...Ref, startedAt: Millis, viewerEnterBy: MaybeMillis('set when the viewer has not entered yet') }),
+  }),
+  'show.video': definePush({
+    summary: 'The viewer started or stopped pushing video (5.9, 7.49); to the host, with where to play it while on.',
+    seed: '5.9, 7.49',
+    stream: 'session',
+    data: Type.Object({ ...Ref, on: Type.Boolean(), videoUrl: Type.Union([Type.String(), Type.Null()]) }),
   }),
   'show.closing': definePush({
     summary: 'The host is closing the show: seconds left (6.7); to both sides.',
