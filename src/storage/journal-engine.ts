@@ -11,6 +11,19 @@ import { CODEC, checkSeq, decodeTags, DuplicateSequenceError, encodeTags, isCons
 
 export { DuplicateSequenceError } from './journal-codec.js';
 
+/** Refused because an earlier event of the same key failed and the key was not read (recovered) since. */
+export class EarlierWriteFailed extends Error {
+  override readonly name = 'EarlierWriteFailed';
+
+  constructor(
+    readonly key: string,
+    readonly seq: number,
+    cause: Error,
+  ) {
+    super(`an earlier journal write of ${key} failed; ${key}#${seq} refused until it recovers`, { cause });
+  }
+}
+
 export interface JournalEngineOptions {
   /** Flush as soon as this many writes are queued instead of waiting for setImmediate. */
   maxBatch?: number;
@@ -58,6 +71,12 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
   private readonly onError: JournalEngineOptions['onError'];
   private readonly applyWrite: WriteApplier;
   private queue: Pending[] = [];
+  /**
+   * Keys whose event write failed: their later events are refused until the
+   * key is read again (its actor recovering), so an actor that journals
+   * without waiting for each commit never leaves a gap in its journal.
+   */
+  private readonly poisoned = new Map<string, Error>();
   private scheduled: NodeJS.Immediate | undefined;
   private closed = false;
 
@@ -116,6 +135,11 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
     this.writeBatch = db.transaction((batch: Pending[], outcomes: (Error | undefined)[]) => {
       const snapshots = new Map<string, number>();
       batch.forEach((item, i) => {
+        const earlier = this.poisoned.get(item.key);
+        if (earlier) {
+          outcomes[i] = new EarlierWriteFailed(item.key, item.seq, earlier);
+          return;
+        }
         try {
           if (item.kind === 'snapshot') {
             this.insertSnapshot.run(item.key, item.seq, item.createdAt, item.data);
@@ -130,6 +154,7 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
           if (isPrimaryKeyViolation(err) && !item.writes.length) outcomes[i] = new DuplicateSequenceError(item.kind, item.key, item.seq);
           else if (isConstraintViolation(err)) outcomes[i] = err as Error;
           else throw err;
+          if (item.kind === 'event') this.poisoned.set(item.key, outcomes[i]!);
         }
       });
       for (const [key, seq] of snapshots) {
@@ -145,6 +170,8 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
    */
   override events(key: string, offset = 0, limit?: number, tags?: string[]): PersistedEvent[] {
     this.flushIfQueued(key);
+    // Read by a recovering actor: it starts again from what is stored.
+    this.poisoned.delete(key);
     const max = typeof limit === 'number' && Number.isFinite(limit) ? Math.max(0, Math.trunc(limit)) : -1;
     const rows = (
       tags && tags.length > 0
@@ -159,6 +186,7 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
 
   override async latestSnapshot(key: string): Promise<PersistedSnapshot | undefined> {
     this.flushIfQueued(key);
+    this.poisoned.delete(key);
     const row = this.selectLatestSnapshot.get(key) as SnapshotRow | undefined;
     return row && new PersistedSnapshot(this.unpackr.unpack(row.data), row.seq, key, row.created_at);
   }
@@ -258,7 +286,10 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
       this.writeBatch(batch, outcomes);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
-      for (const item of batch) item.reject(error);
+      for (const item of batch) {
+        if (item.kind === 'event') this.poisoned.set(item.key, error);
+        item.reject(error);
+      }
       this.report(error, 'commit');
       return error;
     }

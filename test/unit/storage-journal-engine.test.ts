@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { PersistedEvent, PersistedSnapshot } from 'nact/lib/persistence/persistence-engine.js';
 import { openDatabase } from '../../src/storage/database.js';
-import { DuplicateSequenceError, SqliteJournalEngine } from '../../src/storage/journal-engine.js';
+import { DuplicateSequenceError, EarlierWriteFailed, SqliteJournalEngine } from '../../src/storage/journal-engine.js';
 
 const ev = (key: string, seq: number, data: unknown = { seq }, tags: string[] = []) =>
   new PersistedEvent(data, seq, key, tags);
@@ -75,7 +75,7 @@ t.test('events: tags filter keeps events having all given tags; flags round-trip
   await t.rejects(engine.persist(ev('k', 9, 1, ['bad\x1ftag'])), /reserved character/);
 });
 
-t.test('duplicate (key, seq) rejects alone; the rest of its batch commits', async (t) => {
+t.test('duplicate (key, seq) rejects; later events of that key wait for a recovery; other keys commit', async (t) => {
   const { engine, commits } = setup(t);
   await Promise.all([engine.persist(ev('a', 1)), engine.persist(ev('a', 2)), engine.persist(ev('a', 3))]);
   const results = await Promise.allSettled([
@@ -85,13 +85,17 @@ t.test('duplicate (key, seq) rejects alone; the rest of its batch commits', asyn
     engine.persist(ev('a', 5, 'same batch')),
     engine.persist(ev('b', 2)),
   ]);
-  t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+  t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled']);
+  t.type((results[2] as PromiseRejectedResult).reason, EarlierWriteFailed, 'no gap: a5 would follow a failed write');
   const dup = (results[1] as PromiseRejectedResult).reason;
   t.type(dup, DuplicateSequenceError);
   t.match(dup.message, /duplicate/);
   t.match(dup, { key: 'a', seq: 2, kind: 'event' });
   t.same(commits, [3, 5], 'one commit for the mixed batch');
-  t.same(seqs(engine.events('a')), [1, 2, 3, 4, 5]);
+  await t.rejects(engine.persist(ev('a', 5)), EarlierWriteFailed, 'still refused in a later batch');
+  t.same(seqs(engine.events('a')), [1, 2, 3, 4], 'read by a recovering actor…');
+  await engine.persist(ev('a', 5));
+  t.same(seqs(engine.events('a')), [1, 2, 3, 4, 5], '…which then writes again');
   t.same(engine.events('a')[1]!.data, { seq: 2 }, 'original row untouched');
   t.same(seqs(engine.events('b')), [2]);
 });
@@ -256,6 +260,8 @@ t.test('a full disk: the whole batch is refused, events and their writes alike',
   t.same(errors, ['commit']);
   t.equal(db.prepare('SELECT count(*) FROM rooms').pluck().get(), 0, 'no registry row without its journal entry');
   db.pragma('max_page_count = 1073741823');
+  await t.rejects(engine.persist(ev('room:1', 1, big)), EarlierWriteFailed, 'not before the actor recovered');
+  t.same(seqs(engine.events('room:1')), [], 'recovery reads the key');
   await engine.persist(ev('room:1', 1, big), [{ t: 'room.open', roomId: 1, hostId: 7, at: 10 }]);
   t.equal(db.prepare('SELECT count(*) FROM rooms').pluck().get(), 1, 'the same write succeeds once there is room');
 });
