@@ -17,6 +17,8 @@ export interface DeadlineStore {
 /** What the directory needs of storage to snapshot its actors. */
 export interface SnapshotStore {
   lastSequence(key: string): number;
+  /** The sequence number of the newest write of `key`, queued or stored, without committing anything. */
+  position(key: string): number;
   takeSnapshot(snapshot: { data: unknown; sequenceNumber: number; key: string; createdAt: number }): Promise<void>;
 }
 
@@ -185,7 +187,13 @@ export class Directory<S, M> {
       reply: (to, value) => runtime.reply(to, value),
       settled: () => this.settled(entry),
       persistFailed: (err) => log.error({ err }, 'journal write failed; message refused, the actor restarts from its journal'),
-      persisted: (state) => this.persisted(entry, state),
+      abort: (err) => {
+        if (!(err instanceof JournalWriteFailed)) log.error({ err }, 'actor failed; it restarts from its journal on the next message');
+        if (this.live.get(key)?.ref === ref) this.live.delete(key);
+        runtime.stop(ref);
+        this.wakeIdleWaiters();
+      },
+      journaled: (state) => this.journaled(entry, state),
       deadlineWrite: (list): DurableWrite => ({ t: 'deadline', key, nextAt: list.length ? Math.min(...list.map((d) => d.at)) : null }),
       deadlines: (list, rearm) => this.reconcileDeadlines(key, id, list as Deadline<M>[], rearm),
     });
@@ -238,13 +246,20 @@ export class Directory<S, M> {
     if (fromIndex && rearm) deadlineStore?.clear(key);
   }
 
-  private persisted(entry: Entry<M>, state: S): void {
+  /**
+   * Right after a journal write was queued: every N of them, a snapshot of the
+   * state as it is now is queued behind it (encoded now: later messages update
+   * the state in place). It commits after that write, or fails with it.
+   */
+  private journaled(entry: Entry<M>, state: S): void {
     const key = entry.key;
     if (this.live.get(key) !== entry) return;
     entry.retired = this.opts.def.retired?.(state) ?? false;
     if (entry.retired || ++entry.sinceSnapshot < this.opts.snapshotEvery) return;
     entry.sinceSnapshot = 0;
-    this.snapshot(key, state).catch((err) => this.opts.logger.warn({ err, actor: key }, 'snapshot failed; the journal still has everything'));
+    this.snapshot(key, state, this.opts.snapshots.position(key)).catch((err) =>
+      this.opts.logger.warn({ err, actor: key }, 'snapshot failed; the journal still has everything'),
+    );
   }
 
   /** Stores `state` as the snapshot of `key` at `sequenceNumber` (default: the journal's position now). */

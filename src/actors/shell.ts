@@ -55,11 +55,19 @@ export interface ShellHooks<S = unknown> {
   clock: Clock;
   ports: EffectPorts;
   reply(to: ReplyTo, value: Reply | unknown): void;
-  /** After every live message, journaled or not. */
+  /** After every live message, journaled or not, once what it does has been done. */
   settled(): void;
   persistFailed(err: unknown): void;
-  /** After a journaled message, with the new state (the directory snapshots every N). */
-  persisted?(state: S): void;
+  /**
+   * A journal write failed: stop this incarnation now (the next message recovers
+   * the actor from its journal). Messages reduced after it are answered INTERNAL.
+   */
+  abort(err: unknown): void;
+  /**
+   * Right after a message's journal write was queued, with the new state: the
+   * directory may queue a snapshot of it behind that write (same commit order).
+   */
+  journaled?(state: S): void;
   /** The durable write that records the actor's new deadlines in the index (same commit as the journal entry). */
   deadlineWrite?(list: Deadline<unknown>[]): DurableWrite;
   /** The actor's deadlines changed (after the commit), or are re-reported after a start (`rearm`). */
@@ -74,50 +82,98 @@ export class JournalWriteFailed extends Error {
 }
 
 /**
- * Turns an ActorDef into a nact handler: reduce; journal the message (with
- * its durable side writes and the deadline index row, in one commit) when the
- * state changed, before anyone is told; then arm timers and run the effects.
+ * Turns an ActorDef into a nact handler. Messages are reduced one after the
+ * other without waiting for each journal write: a burst of 200 entries to one
+ * room becomes 200 queued writes that share one group commit, instead of 200
+ * commits in a row. What a message does — its reply, pushes, timers — runs
+ * only after its own write and every earlier one of the actor committed, in
+ * order; so does the reply to a message that changed nothing (it read state
+ * that earlier messages changed). When a write fails, the actor stops: it
+ * and every message reduced after it are answered INTERNAL, the journal keeps
+ * no gap (see SqliteJournalEngine), and the next message recovers the actor.
  */
 export function persistentHandler<S, M>(def: ActorDef<S, M>, hooks: ShellHooks<S>): Handler<S, Envelope<M> | Journaled<M>> {
-  return async (state, input, ctx) => {
+  let tail: Promise<void> = Promise.resolve();
+  let broken = false;
+  let aborted = false;
+  /** Runs `work` after everything queued before it; `work` never throws (a throw would break the chain). */
+  const then = (work: () => void) => {
+    tail = tail.then(() => guarded(work));
+  };
+  /** A bug in an effect must not break the chain: it stops the actor, as a throw in a handler would. */
+  const guarded = (work: () => void) => {
+    try {
+      work();
+    } catch (err) {
+      broken = true;
+      if (!aborted) {
+        aborted = true;
+        hooks.abort(err);
+      }
+    } finally {
+      hooks.settled();
+    }
+  };
+  const failed = (replyTo: ReplyTo | undefined) => {
+    if (replyTo) hooks.reply(replyTo, { ok: false, error: 'INTERNAL' } satisfies Reply);
+  };
+  return (state, input, ctx) => {
     if (ctx.recovering) {
       const { m, at } = input as Journaled<M>;
       return def.reduce(state, m, at).state;
     }
     const envelope = input as Envelope<M>;
     if ('sys' in envelope) {
-      if (envelope.sys === 'state') hooks.reply(envelope.replyTo, state);
-      else hooks.deadlines?.(def.deadlines?.(state) ?? [], true);
-      hooks.settled();
+      then(() => {
+        if (envelope.sys === 'state') hooks.reply(envelope.replyTo, state);
+        else hooks.deadlines?.(def.deadlines?.(state) ?? [], true);
+      });
       return state;
     }
-    try {
-      // Timers may fire a hair early against the wall clock; a deadline's
-      // message is handled at its due time at the earliest.
-      const at = Math.max(hooks.clock.now(), envelope.due ?? 0);
-      // Read before reducing: the reducer may update nested state in place.
-      const before = def.deadlines?.(state) ?? [];
-      const step = def.reduce(state, envelope.msg, at);
-      if (step.state !== state) {
-        const after = def.deadlines?.(step.state) ?? [];
-        const moved = !sameDeadlines(before, after);
-        const writes = [...(step.writes ?? [])];
-        if (moved && hooks.deadlineWrite) writes.push(hooks.deadlineWrite(after));
-        try {
-          await ctx.persist({ m: envelope.msg, at } satisfies Journaled<M>, writes);
-        } catch (err) {
-          hooks.persistFailed(err);
-          if (envelope.replyTo) hooks.reply(envelope.replyTo, { ok: false, error: 'INTERNAL' } satisfies Reply);
-          throw new JournalWriteFailed(err);
+    if (broken) {
+      then(() => failed(envelope.replyTo));
+      return state;
+    }
+    // Timers may fire a hair early against the wall clock; a deadline's
+    // message is handled at its due time at the earliest.
+    const at = Math.max(hooks.clock.now(), envelope.due ?? 0);
+    // Read before reducing: the reducer may update nested state in place.
+    const before = def.deadlines?.(state) ?? [];
+    const step = def.reduce(state, envelope.msg, at);
+    if (step.state === state) {
+      then(() => runEffects(step.effects, envelope.replyTo, hooks));
+      return state;
+    }
+    const after = def.deadlines?.(step.state) ?? [];
+    const moved = !sameDeadlines(before, after);
+    const writes = [...(step.writes ?? [])];
+    if (moved && hooks.deadlineWrite) writes.push(hooks.deadlineWrite(after));
+    const written = ctx.persist({ m: envelope.msg, at } satisfies Journaled<M>, writes);
+    hooks.journaled?.(step.state);
+    // Known failed at once, so messages reduced from now on are refused; the actor
+    // stops in turn, after the messages before this one have been answered.
+    const committed = written.then(
+      () => undefined,
+      (err: unknown) => {
+        broken = true;
+        return err;
+      },
+    );
+    tail = tail.then(() => committed).then((err) =>
+      guarded(() => {
+        if (err !== undefined) {
+          if (!aborted) {
+            aborted = true;
+            hooks.persistFailed(err);
+            hooks.abort(new JournalWriteFailed(err));
+          }
+          return failed(envelope.replyTo);
         }
         if (moved) hooks.deadlines?.(after, false);
-        hooks.persisted?.(step.state);
-      }
-      runEffects(step.effects, envelope.replyTo, hooks);
-      return step.state;
-    } finally {
-      hooks.settled();
-    }
+        runEffects(step.effects, envelope.replyTo, hooks);
+      }),
+    );
+    return step.state;
   };
 }
 

@@ -31,6 +31,7 @@ export class Singleton<S, M> {
       reply: (to, value) => runtime.reply(to, value),
       settled: () => void this.pending--,
       persistFailed: () => {},
+      abort: () => {},
     }), {
       initialState: def.initialState(def.kind),
       // The shell's `settled` already counted the failed message.

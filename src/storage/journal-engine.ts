@@ -27,6 +27,8 @@ export class EarlierWriteFailed extends Error {
 export interface JournalEngineOptions {
   /** Flush as soon as this many writes are queued instead of waiting for setImmediate. */
   maxBatch?: number;
+  /** Longest a write waits for others to join its commit while more keep coming (default 2 ms). */
+  maxDelayMs?: number;
   /** Called after every successful commit with its duration and the number of items in the batch. */
   onCommit?: (seconds: number, items: number) => void;
   /** nact only console-logs failed snapshots, so failures are surfaced here as well. */
@@ -78,6 +80,10 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
    */
   private readonly poisoned = new Map<string, Error>();
   private scheduled: NodeJS.Immediate | undefined;
+  private readonly maxDelayNs: bigint;
+  /** Queue length seen at the last turn, and when the oldest queued write arrived. */
+  private seenLength = 0;
+  private waitingSince = 0n;
   private closed = false;
 
   private readonly insertEvent: Database.Statement;
@@ -98,6 +104,7 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
   ) {
     super();
     this.maxBatch = Math.max(1, Math.trunc(opts.maxBatch ?? 512));
+    this.maxDelayNs = BigInt(Math.round((opts.maxDelayMs ?? 2) * 1e6));
     this.onCommit = opts.onCommit;
     this.onError = opts.onError;
     this.applyWrite = opts.applyWrite ?? sqliteWriteApplier(db);
@@ -204,6 +211,12 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
     return this.enqueue('snapshot', snapshot, () => ({ tags: '', deleted: 0, writes: [] }));
   }
 
+  /** The newest sequence number of `key`, queued or committed; commits nothing. */
+  position(key: string): number {
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.key === key) return this.queue[i]!.seq;
+    return this.selectLastSeq.get({ key }) as number;
+  }
+
   lastSequence(key: string): number {
     this.flushIfQueued(key);
     return this.selectLastSeq.get({ key }) as number;
@@ -262,11 +275,29 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ...item, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.flushNow();
-      else this.scheduled ??= setImmediate(() => {
-        this.scheduled = undefined;
-        this.flushNow();
-      });
+      else if (this.scheduled === undefined) {
+        this.waitingSince = process.hrtime.bigint();
+        this.seenLength = 0;
+        this.scheduled = setImmediate(() => this.turn());
+      }
     });
+  }
+
+  /**
+   * Once per turn of the event loop while writes wait: commit when a turn
+   * brought no new write, or when the oldest has waited maxDelayMs. An actor
+   * handles one message per turn (nact), so a burst to one actor keeps adding
+   * a write per turn: waiting for the burst to end puts it in one commit.
+   */
+  private turn(): void {
+    this.scheduled = undefined;
+    const grew = this.queue.length > this.seenLength;
+    if (grew && process.hrtime.bigint() - this.waitingSince < this.maxDelayNs) {
+      this.seenLength = this.queue.length;
+      this.scheduled = setImmediate(() => this.turn());
+      return;
+    }
+    this.flushNow();
   }
 
   private cancelScheduled(): void {
