@@ -191,6 +191,8 @@ interface Target {
   start(): Promise<{ pid: number; port: number; stop(): Promise<void> }>;
   host(port: number, idx: number): Promise<Host>;
   viewer(port: number, room: Room, userId: number): Promise<Viewer>;
+  /** Work done before the clock starts (ours: the tokens the app backend would have issued). */
+  prepare?(users: number): void;
 }
 
 const serverLog = { warn: 0, error: 0, samples: [] as string[] };
@@ -200,8 +202,14 @@ const serverLogs: ServerLog[] = [];
 /** (1) Ours: LiveClient, tokens, room.open / room.enter, chat.send requests. */
 function ours(dbDir: string): Target {
   const url = (port: number) => `ws://127.0.0.1:${port}/ws`;
+  const tokens = new Map<number, string>();
+  const token = (userId: number, role: 'host' | 'viewer') => tokens.get(userId) ?? mint(userId, role);
   return {
     name: 'live-room-server',
+    prepare(users) {
+      // Clients arrive with tokens from the app backend: signing them is not part of connecting.
+      for (let id = 1; id <= users; id++) tokens.set(id, mint(id, id <= R ? 'host' : 'viewer'));
+    },
     async start() {
       const { child, port, logs } = await startProcess(
         buildServer(),
@@ -237,7 +245,7 @@ function ours(dbDir: string): Target {
       return { pid: child.pid!, port, stop: () => stopProcess(child) };
     },
     async host(port, idx) {
-      const c = await LiveClient.connect(url(port), { token: mint(idx + 1, 'host'), requestTimeoutMs: 60_000 });
+      const c = await LiveClient.connect(url(port), { token: token(idx + 1, 'host'), requestTimeoutMs: 60_000 });
       const view = await c.request('room.open', { title: `bench room ${idx}`, seatLimit: Math.min(10_000, V + 10) });
       return {
         roomId: view.roomId,
@@ -254,7 +262,7 @@ function ours(dbDir: string): Target {
       };
     },
     async viewer(port, room, userId) {
-      const c = await LiveClient.connect(url(port), { token: mint(userId, 'viewer'), requestTimeoutMs: 60_000 });
+      const c = await LiveClient.connect(url(port), { token: token(userId, 'viewer'), requestTimeoutMs: 60_000 });
       c.on('chat.message', (d) => onLine(room, d.text));
       await c.request('room.enter', { roomId: room.host.roomId });
       return { closed: () => c.closed !== undefined, close: () => void c.drop() };
@@ -520,6 +528,9 @@ async function runMode(target: string, mode: Mode, rooms: Room[], viewers: Viewe
 interface TargetRun {
   target: string;
   connectSec: number;
+  /** CPU of the bench client and of the server while connecting (100 = one core). */
+  connectClientCpuPct: number;
+  connectServerCpuPct: number;
   rssIdleMiB: number;
   modes: ModeResult[];
 }
@@ -528,12 +539,18 @@ async function runTarget(t: Target): Promise<TargetRun> {
   const server = await t.start();
   try {
     console.error(`${t.name}: connecting ${R} hosts and ${R * V} viewers, ${CONCURRENCY} at a time`);
+    t.prepare?.(R + R * V);
+    const cpu0 = process.cpuUsage();
+    const server0 = cpuMsOf(server.pid);
     const started = performance.now();
     const hosts = await pool(R, CONCURRENCY, (i) => t.host(server.port, i));
     const rooms: Room[] = hosts.map((host, idx) => ({ idx, host, seq: 0, sentInMode: 0, offsetMs: 0, inflight: new Map() }));
     const viewers = await pool(R * V, CONCURRENCY, (i) => t.viewer(server.port, rooms[i % R]!, R + 1 + i));
     const connectSec = (performance.now() - started) / 1000;
-    console.error(`${t.name}: connected in ${connectSec.toFixed(1)} s`);
+    const cpu = process.cpuUsage(cpu0);
+    const connectClientCpuPct = Math.round((cpu.user + cpu.system) / 10 / connectSec / 1000);
+    const connectServerCpuPct = Math.round((cpuMsOf(server.pid) - server0) / 10 / connectSec);
+    console.error(`${t.name}: connected in ${connectSec.toFixed(1)} s (bench client ${connectClientCpuPct} % CPU, server ${connectServerCpuPct} %)`);
     // Entry pushes (room.user_entered to every member) settle before the load starts.
     await sleep(1000);
     global.gc?.();
@@ -542,7 +559,7 @@ async function runTarget(t: Target): Promise<TargetRun> {
     for (const mode of MODES) modes.push(await runMode(t.name, mode, rooms, viewers, server.pid));
     for (const v of viewers) v.close();
     for (const h of hosts) h.close();
-    return { target: t.name, connectSec: round(connectSec), rssIdleMiB, modes };
+    return { target: t.name, connectSec: round(connectSec), connectClientCpuPct, connectServerCpuPct, rssIdleMiB, modes };
   } finally {
     await server.stop();
   }
@@ -568,7 +585,9 @@ async function main() {
       `server and bench client share one ${process.platform} host with ${(await import('node:os')).cpus().length} cores; ` +
       `Socket.IO viewers: ${SIO_CLIENT === 'raw' ? 'minimal ws + msgpack-parser client' : 'socket.io-client'}\n`,
   );
-  console.table(runs.map((r) => ({ target: r.target, 'connect s': r.connectSec, 'idle RSS MiB': r.rssIdleMiB })));
+  console.table(
+    runs.map((r) => ({ target: r.target, 'connect s': r.connectSec, 'client CPU %': r.connectClientCpuPct, 'server CPU %': r.connectServerCpuPct, 'idle RSS MiB': r.rssIdleMiB })),
+  );
   const byTarget = (name: string, mode: string) => runs.find((r) => r.target === name)?.modes.find((m) => m.mode === mode);
   for (const mode of MODES) {
     const label = labelOf(mode);
