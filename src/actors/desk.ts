@@ -1,4 +1,6 @@
 import type { Profile } from '../protocol/schemas.js';
+import type { BookingRow } from '../storage/bookings.js';
+import type { InviteRow } from '../storage/private-shows.js';
 import type { Effect, Step } from './effects.js';
 import { answerBooking, bookingDeadlines, bookingDue, cancelBooking, enterBooking, newBooking } from './desk-bookings.js';
 import { answerInvite, cancelInvite, expireInvite, newInvite } from './desk-invites.js';
@@ -32,32 +34,15 @@ export interface DeskRules {
   mediaPlayUrl: string;
 }
 
-export interface Booking {
-  id: number;
-  hostId: number;
-  viewerId: number;
-  from: 'viewer' | 'host';
-  host: Profile;
-  viewer: Profile;
-  createdAt: number;
-  startsAt: number;
-  durationMin: number;
+/** A booking not settled yet: its stored row, with who has entered its show. */
+export interface Booking extends Omit<BookingRow, 'status'> {
   status: 'pending' | 'accepted' | 'due';
   hostIn: boolean;
   viewerIn: boolean;
-  showId: number | null;
 }
 
-export interface Invite {
-  id: number;
-  hostId: number;
-  viewerId: number;
-  from: 'viewer' | 'host';
-  host: Profile;
-  viewer: Profile;
-  createdAt: number;
-  expiresAt: number;
-}
+/** A pending instant invitation, as stored. */
+export type Invite = InviteRow;
 
 export interface Show {
   id: number;

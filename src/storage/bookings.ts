@@ -1,16 +1,9 @@
 import type Database from 'better-sqlite3';
-import type { Profile } from '../protocol/schemas.js';
 import type { DurableWrite } from './durable-writes.js';
+import { partiesOf, type PartiesRow } from './private-shows.js';
 
 /** A booking as stored. */
-export interface BookingRow {
-  id: number;
-  hostId: number;
-  viewerId: number;
-  from: 'viewer' | 'host';
-  host: Profile;
-  viewer: Profile;
-  createdAt: number;
+export interface BookingRow extends PartiesRow {
   startsAt: number;
   durationMin: number;
   status: string;
@@ -78,13 +71,7 @@ export class BookingStore {
   page(userId: number, role: 'viewer' | 'host', state: BookingListState, page: number, pageSize: number): { total: number; rows: BookingRow[] } {
     const q = this.pages[state];
     const rows = (q.rows.all({ userId, role, limit: pageSize, offset: (page - 1) * pageSize }) as Array<Record<string, unknown>>).map((r) => ({
-      id: r.id as number,
-      hostId: r.host_id as number,
-      viewerId: r.viewer_id as number,
-      from: r.from_role as 'viewer' | 'host',
-      host: JSON.parse(r.host as string) as Profile,
-      viewer: JSON.parse(r.viewer as string) as Profile,
-      createdAt: r.created_at as number,
+      ...partiesOf(r),
       startsAt: r.starts_at as number,
       durationMin: r.duration_min as number,
       status: r.status as string,

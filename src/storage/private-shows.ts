@@ -2,8 +2,8 @@ import type Database from 'better-sqlite3';
 import type { Profile } from '../protocol/schemas.js';
 import type { DurableWrite } from './durable-writes.js';
 
-/** An invitation as stored (the desk's Invite). */
-export interface InviteRow {
+/** The two parties of an invitation or a booking, as both are stored. */
+export interface PartiesRow {
   id: number;
   hostId: number;
   viewerId: number;
@@ -11,6 +11,23 @@ export interface InviteRow {
   host: Profile;
   viewer: Profile;
   createdAt: number;
+}
+
+/** Reads the shared columns of an `invites` or `bookings` row. */
+export function partiesOf(r: Record<string, unknown>): PartiesRow {
+  return {
+    id: r.id as number,
+    hostId: r.host_id as number,
+    viewerId: r.viewer_id as number,
+    from: r.from_role as 'viewer' | 'host',
+    host: JSON.parse(r.host as string) as Profile,
+    viewer: JSON.parse(r.viewer as string) as Profile,
+    createdAt: r.created_at as number,
+  };
+}
+
+/** An invitation as stored (the desk's Invite). */
+export interface InviteRow extends PartiesRow {
   expiresAt: number;
 }
 
@@ -110,16 +127,7 @@ export class PrivateShowStore {
   /** A user's pending invitations, sent and received, newest first. */
   pendingPage(userId: number, role: 'viewer' | 'host', now: number, page: number, pageSize: number): { total: number; rows: InviteRow[] } {
     const args = { userId, role, now, limit: pageSize, offset: (page - 1) * pageSize };
-    const rows = (this.st.page!.all(args) as Array<Record<string, unknown>>).map((r) => ({
-      id: r.id as number,
-      hostId: r.host_id as number,
-      viewerId: r.viewer_id as number,
-      from: r.from_role as 'viewer' | 'host',
-      host: JSON.parse(r.host as string) as Profile,
-      viewer: JSON.parse(r.viewer as string) as Profile,
-      createdAt: r.created_at as number,
-      expiresAt: r.expires_at as number,
-    }));
+    const rows = (this.st.page!.all(args) as Array<Record<string, unknown>>).map((r) => ({ ...partiesOf(r), expiresAt: r.expires_at as number }));
     return { total: this.st.total!.get({ userId, role, now }) as number, rows };
   }
 
