@@ -1,11 +1,12 @@
 import type { Booking, DeskMsg, DeskRules, DeskState, Show } from './desk.js';
 import { same } from './desk.js';
+import { othersBusy } from './desk-invites.js';
 import { endShowNow, enterShow } from './desk-show.js';
 import { emit, fail, ok, push, type Effect, type Step } from './effects.js';
 import type { Deadline } from './shell.js';
 
 type Msg<T extends DeskMsg['t']> = Extract<DeskMsg, { t: T }>;
-type Outcome = 'completed' | 'missed_by_host' | 'missed_by_viewer' | 'missed_by_both';
+type Outcome = 'completed' | 'missed_by_host' | 'missed_by_viewer' | 'missed_by_both' | 'cancelled';
 
 const inviterOf = (b: Booking) => (b.from === 'viewer' ? b.viewerId : b.hostId);
 const inviteeOf = (b: Booking) => (b.from === 'viewer' ? b.hostId : b.viewerId);
@@ -60,7 +61,8 @@ export function cancelBooking(s: DeskState, msg: Msg<'booking-cancel'>, now: num
 
 export function answerBooking(s: DeskState, msg: Msg<'booking-answer'>, now: number, rules: DeskRules): Step<DeskState> {
   const b = s.bookings.find((x) => x.id === msg.bookingId);
-  if (!b || b.status !== 'pending' || inviteeOf(b) !== msg.by) return same(s, [fail('BOOKING_NOT_FOUND')]);
+  // Not pending any more, or past the time it expires at (its timer may be a hair late: the time decides).
+  if (!b || b.status !== 'pending' || inviteeOf(b) !== msg.by || now >= b.startsAt - rules.bookingRemindMs) return same(s, [fail('BOOKING_NOT_FOUND')]);
   const d = { bookingId: b.id, accepted: msg.accept };
   if (!msg.accept) {
     return { state: drop(s, b.id), effects: [ok(), push(inviterOf(b), 'booking.answered', d)], writes: [{ t: 'booking.update', bookingId: b.id, status: 'declined', at: now }] };
@@ -104,6 +106,22 @@ export function bookingDue(s: DeskState, bookingId: number, now: number, rules: 
   return { state: next, effects, writes };
 }
 
+/**
+ * The booking's show ended before the judgement (closed, or abnormal): the
+ * booking is settled now — completed if both sides were in it, else
+ * cancelled (a side ended it before the other came).
+ */
+export function settleEndedBooking(step: Step<DeskState>, bookingId: number, now: number): Step<DeskState> {
+  const b = step.state.bookings.find((x) => x.id === bookingId);
+  if (!b) return step;
+  const outcome: Outcome = b.hostIn && b.viewerIn ? 'completed' : 'cancelled';
+  return {
+    state: drop(step.state, b.id),
+    effects: [...step.effects, ...both(b, 'booking.settled', { bookingId: b.id, outcome })],
+    writes: [...(step.writes ?? []), { t: 'booking.update', bookingId: b.id, status: outcome, at: now }],
+  };
+}
+
 /** booking.enter: the first to enter creates the booking's show; then as show.enter. */
 export function enterBooking(s: DeskState, msg: Msg<'booking-enter'>, now: number, rules: DeskRules): Step<DeskState> {
   const b = s.bookings.find((x) => x.id === msg.bookingId);
@@ -122,9 +140,12 @@ export function enterBooking(s: DeskState, msg: Msg<'booking-enter'>, now: numbe
       bookingId: b.id, notBefore: b.startsAt, hostIn: false, viewerIn: false, hostEnterBy: null, startsAt: null, startedAt: null,
       viewerEnterBy: null, closesAt: null, nextTickAt: null, hostAwayUntil: null, viewerAwayUntil: null,
     };
-    state = { ...state, show };
-    effects.push(emit({ kind: 'show.opened', showId: show.id, hostId: show.hostId, viewerId: show.viewerId }));
+    // As when an invitation is accepted: the host's pending invitations are answered "busy".
+    const others = othersBusy(state.invites, now);
+    state = { ...state, show, invites: [] };
+    effects.push(emit({ kind: 'show.opened', showId: show.id, hostId: show.hostId, viewerId: show.viewerId }), ...others.effects);
     writes.push(
+      ...others.writes,
       { t: 'show.new', showId: show.id, hostId: show.hostId, viewerId: show.viewerId, inviteId: null, bookingId: b.id, at: now },
       { t: 'booking.update', bookingId: b.id, status: 'due', at: now, showId: show.id },
     );

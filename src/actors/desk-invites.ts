@@ -76,27 +76,32 @@ export function answerInvite(s: DeskState, msg: Msg<'answer'>, now: number, rule
     viewerEnterBy: null, closesAt: null, nextTickAt: null, hostAwayUntil: null, viewerAwayUntil: null,
   };
   const view = showView(show, rules, inviter);
-  const others = s.invites.filter((i) => i.id !== invite.id);
-  const effects: Effect[] = [
-    emit({ kind: 'show.opened', showId: show.id, hostId: show.hostId, viewerId: show.viewerId }),
-    ok(showView(show, rules, msg.by)),
-    push(inviter, 'invite.answered', { inviteId: invite.id, accepted: true, show: view }),
-  ];
-  for (const o of others) {
-    effects.push(
+  const others = othersBusy(s.invites.filter((i) => i.id !== invite.id), now);
+  return {
+    state: { ...s, invites: [], show },
+    effects: [
+      emit({ kind: 'show.opened', showId: show.id, hostId: show.hostId, viewerId: show.viewerId }),
+      ok(showView(show, rules, msg.by)),
+      push(inviter, 'invite.answered', { inviteId: invite.id, accepted: true, show: view }),
+      ...others.effects,
+    ],
+    writes: [
+      { t: 'invite.end', inviteId: invite.id, status: 'accepted', at: now },
+      ...others.writes,
+      { t: 'show.new', showId: show.id, hostId: show.hostId, viewerId: show.viewerId, inviteId: invite.id, at: now },
+    ],
+  };
+}
+
+/** The host went into a show: its other pending invitations are answered "busy" (declined if received, withdrawn if sent). */
+export function othersBusy(invites: Invite[], now: number): { effects: Effect[]; writes: NonNullable<Step<DeskState>['writes']> } {
+  return {
+    effects: invites.map((o) =>
       o.from === 'viewer'
         ? push(o.viewerId, 'invite.answered', { inviteId: o.id, accepted: false, reason: 'busy' })
         : push(o.viewerId, 'invite.cancelled', { inviteId: o.id, reason: 'busy' }),
-    );
-  }
-  return {
-    state: { ...s, invites: [], show },
-    effects,
-    writes: [
-      { t: 'invite.end', inviteId: invite.id, status: 'accepted', at: now },
-      ...others.map((o) => ({ t: 'invite.end' as const, inviteId: o.id, status: o.from === 'viewer' ? ('declined' as const) : ('cancelled' as const), at: now })),
-      { t: 'show.new', showId: show.id, hostId: show.hostId, viewerId: show.viewerId, inviteId: invite.id, at: now },
-    ],
+    ),
+    writes: invites.map((o) => ({ t: 'invite.end' as const, inviteId: o.id, status: o.from === 'viewer' ? ('declined' as const) : ('cancelled' as const), at: now })),
   };
 }
 

@@ -84,6 +84,8 @@ export function closeShow(s: DeskState, showId: number, by: number, countdownMs:
     if (countdownMs > 0) return same(s, [fail('BAD_PARAMETER', 'only the host closes with a countdown')]);
     return finish(s, end(show, now, 'viewer_closed'), [ok()]);
   }
+  // A second countdown close leaves the running countdown as it is.
+  if (countdownMs > 0 && show.status === 'closing') return same(s, [ok()]);
   // A countdown only for a running show; before the start there is nothing to count down.
   if (countdownMs <= 0 || show.status !== 'live') return finish(s, end(show, now, 'host_closed'), [ok()]);
   const closesAt = now + countdownMs;
@@ -154,7 +156,9 @@ function advance(show: Show, now: number, rules: DeskRules): Advanced {
   if (s.status === 'countdown' && s.startsAt !== null && now >= s.startsAt) {
     // Billing counts from the start as scheduled, not from when the timer ran.
     const startedAt = s.startsAt;
-    s = { ...s, status: 'live', startedAt, viewerEnterBy: s.viewerIn ? null : startedAt + rules.viewerEnterMs };
+    // A booked show's viewer has until the booking's judgement, which settles who missed it.
+    const viewerEnterBy = s.viewerIn || s.bookingId !== null ? null : startedAt + rules.viewerEnterMs;
+    s = { ...s, status: 'live', startedAt, viewerEnterBy };
     effects.push(...both(s, 'show.started', { showId: s.id, startedAt, viewerEnterBy: s.viewerEnterBy }));
     writes.push({ t: 'show.start', showId: s.id, at: startedAt });
   }

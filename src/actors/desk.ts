@@ -2,7 +2,7 @@ import type { Profile } from '../protocol/schemas.js';
 import type { BookingRow } from '../storage/bookings.js';
 import type { InviteRow } from '../storage/private-shows.js';
 import type { Effect, Step } from './effects.js';
-import { answerBooking, bookingDeadlines, bookingDue, cancelBooking, enterBooking, newBooking } from './desk-bookings.js';
+import { answerBooking, bookingDeadlines, bookingDue, cancelBooking, enterBooking, newBooking, settleEndedBooking } from './desk-bookings.js';
 import { answerInvite, cancelInvite, expireInvite, newInvite } from './desk-invites.js';
 import { closeShow, enterShow, showAdvance, showAway, showBack, showDeadlines, showRestarted, showVideo, showView } from './desk-show.js';
 import { ok } from './effects.js';
@@ -115,6 +115,14 @@ export function initialDeskState(id: string): DeskState {
 export const same = (s: DeskState, effects: Effect[]): Step<DeskState> => ({ state: s, effects });
 
 export function reduceDesk(s: DeskState, msg: DeskMsg, now: number, rules: DeskRules): Step<DeskState> {
+  const step = reduce(s, msg, now, rules);
+  // A booked show that ended before its booking was judged settles the booking now.
+  const booked = s.show?.bookingId ?? null;
+  if (booked === null || step.state.show?.id === s.show!.id) return step;
+  return settleEndedBooking(step, booked, now);
+}
+
+function reduce(s: DeskState, msg: DeskMsg, now: number, rules: DeskRules): Step<DeskState> {
   switch (msg.t) {
     case 'invite':
       return newInvite(s, msg, now, rules);

@@ -16,6 +16,9 @@ import type { Session, SessionRegistry } from './sessions.js';
 
 type BookingReply = ReturnType<typeof bookingView>;
 
+/** Stored statuses of bookings that can no longer be entered. */
+const SETTLED = new Set(['declined', 'cancelled', 'expired', 'completed', 'missed_by_host', 'missed_by_viewer', 'missed_by_both']);
+
 /**
  * The server's side of bookings (F4). The host's desk decides (time window,
  * overlaps, answers, reminder, judgement); this routes requests to it, checks
@@ -68,16 +71,18 @@ export class Bookings {
   async enter(me: Session, bookingId: number): Promise<ReturnType<typeof showView>> {
     const { shows, lanes, rooms, desks, store } = this.deps;
     const hostId = this.hostOf(me, bookingId);
-    const viewerId = store.ref(bookingId)!.viewerId;
-    if (me.role === 'viewer' && rooms.watching(me.userId)) await rooms.leave(me.userId);
+    const ref = store.ref(bookingId)!;
+    if (SETTLED.has(ref.status)) throw new ProtocolError('BOOKING_NOT_OPEN', `the booking is ${ref.status}`);
     const enterNow = async () => {
       // In a show with this host, it can only be this booking's (the desk checks); with another host, busy.
-      const withHost = shows.hostOfShowOf(viewerId);
+      const withHost = shows.hostOfShowOf(ref.viewerId);
       if (withHost !== undefined && withHost !== hostId) throw new ProtocolError('USER_BUSY', 'the viewer is in another private show');
       return desks.ask<ReturnType<typeof showView>>(hostId, { t: 'booking-enter', bookingId, userId: me.userId, showId: shows.allocateShowId() });
     };
-    const show = me.userId === viewerId ? await enterNow() : await lanes.run(viewerId, enterNow, { shed: false });
-    if (me.userId === hostId && (await rooms.closeHostedBy(hostId))) shows.markBusy(hostId);
+    const show = me.userId === ref.viewerId ? await enterNow() : await lanes.run(ref.viewerId, enterNow, { shed: false });
+    // Only once inside: a refused enter changes nothing.
+    if (rooms.watching(me.userId)) await rooms.leave(me.userId);
+    await shows.tidyAfterShowOpened(hostId, ref.viewerId);
     return show;
   }
 

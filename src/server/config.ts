@@ -68,7 +68,7 @@ export const CONFIG_VARS = {
   showHostEnterMs: spec('LIVE_SHOW_HOST_ENTER_MS', '120000', 'private show: the host must enter this long after accepting, or it ends as host_no_show', int(1000, 3_600_000)),
   showViewerEnterMs: spec('LIVE_SHOW_VIEWER_ENTER_MS', '120000', 'private show: the viewer must enter this long after the start, or it ends as viewer_no_show', int(1000, 3_600_000)),
   showAwayGraceMs: spec('LIVE_SHOW_AWAY_GRACE_MS', '60000', 'private show: a side disconnected this long ends it as abnormal (6.27)', int(1000, 3_600_000)),
-  bookingMinLeadMs: spec('LIVE_BOOKING_MIN_LEAD_MS', '120000', 'a booking starts at least this far ahead of its creation', int(60_000, 86_400_000)),
+  bookingMinLeadMs: spec('LIVE_BOOKING_MIN_LEAD_MS', '120000', 'a booking starts at least this far ahead of its creation (more than LIVE_BOOKING_REMIND_MS)', int(60_000, 86_400_000)),
   bookingMaxAheadMs: spec('LIVE_BOOKING_MAX_AHEAD_MS', '2592000000', 'a booking starts at most this far ahead (default 30 days)', int(60_000, 366 * 86_400_000)),
   bookingRemindMs: spec('LIVE_BOOKING_REMIND_MS', '60000', 'booking.soon goes out this long before the start; from then the booking can be entered (an unanswered one expires)', int(1000, 3_600_000)),
   bookingJudgeMs: spec('LIVE_BOOKING_JUDGE_MS', '300000', 'after the start, how long both sides have to enter before the booking is judged', int(1000, 3_600_000)),
@@ -103,7 +103,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError(`${v.env}: ${(err as Error).message}`);
     }
   }
-  return out as Config;
+  const config = out as Config;
+  // Otherwise every booking would expire the moment it is made.
+  if (config.bookingRemindMs >= config.bookingMinLeadMs) {
+    throw new ConfigError(`LIVE_BOOKING_REMIND_MS (${config.bookingRemindMs}) must be less than LIVE_BOOKING_MIN_LEAD_MS (${config.bookingMinLeadMs})`);
+  }
+  return config;
 }
 
 export function isDevSecret(config: Config): boolean {

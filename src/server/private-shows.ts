@@ -63,11 +63,6 @@ export class PrivateShows {
     return showId === undefined ? undefined : this.shows.get(showId)?.hostId;
   }
 
-  /** Presence says busy again (closing the host's public room just said "not live"). */
-  markBusy(userId: number): void {
-    if (this.inShow(userId)) this.deps.presence.tell({ t: 'activity', userId, activity: 'busy' });
-  }
-
   /** Whether the user is part of a private show that has not ended. */
   inShow(userId: number): boolean {
     return this.showOf.has(userId);
@@ -88,7 +83,8 @@ export class PrivateShows {
       for (const id of [event.hostId, event.viewerId]) {
         if (this.showOf.get(id) !== event.showId) continue;
         this.showOf.delete(id);
-        presence.tell({ t: 'activity', userId: id, activity: null });
+        // A host whose public room is still open is live again.
+        presence.tell({ t: 'activity', userId: id, activity: this.deps.rooms.activityOf(id) });
       }
       logger.info({ showId: event.showId, hostId: event.hostId, viewerId: event.viewerId }, 'private show ended');
     }
@@ -143,7 +139,7 @@ export class PrivateShows {
       return desks.ask<ShowReply>(ref.hostId, { ...msg, showId: this.nextShowId++ });
     };
     const show = me.userId === viewerId ? await acceptNow() : await lanes.run(viewerId, acceptNow, { shed: false });
-    await this.afterAccept(ref.hostId, viewerId);
+    await this.tidyAfterShowOpened(ref.hostId, viewerId);
     return show;
   }
 
@@ -171,8 +167,10 @@ export class PrivateShows {
 
   async enter(me: Session, showId: number): Promise<ShowReply> {
     const hostId = this.hostOfShow(me.userId, showId);
-    if (me.role === 'viewer' && this.deps.rooms.watching(me.userId)) await this.deps.rooms.leave(me.userId);
-    return this.deps.desks.ask(hostId, { t: 'enter', showId, userId: me.userId });
+    const show = await this.deps.desks.ask<ShowReply>(hostId, { t: 'enter', showId, userId: me.userId });
+    // Only once inside: a refused enter changes nothing. A host watching someone's room leaves it too.
+    if (this.deps.rooms.watching(me.userId)) await this.deps.rooms.leave(me.userId);
+    return show;
   }
 
   async video(me: Session, showId: number, on: boolean): Promise<ShowReply> {
@@ -207,11 +205,14 @@ export class PrivateShows {
     return ref.hostId;
   }
 
-  /** The host's public room closes; the viewer's other invitations are withdrawn (they are busy now). */
-  private async afterAccept(hostId: number, viewerId: number): Promise<void> {
+  /**
+   * A show of these two exists now (accepted, or a booking entered): the host's public room closes; the
+   * viewer's invitations to other hosts are withdrawn (they are busy). Harmless when already done.
+   */
+  async tidyAfterShowOpened(hostId: number, viewerId: number): Promise<void> {
     const { rooms, store, desks, clock, logger } = this.deps;
     try {
-      if (await rooms.closeHostedBy(hostId)) this.markBusy(hostId);
+      await rooms.closeHostedBy(hostId);
       for (const ref of store.sentPending(viewerId, 'viewer', clock.now())) {
         await desks.ask(ref.hostId, { t: 'cancel', inviteId: ref.id, by: viewerId, reason: 'busy' }, { shed: false }).catch((err: unknown) => {
           if (!(err instanceof ProtocolError)) throw err;

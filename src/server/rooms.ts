@@ -83,7 +83,7 @@ export class RoomService {
         this.hostOf.set(event.hostId, event.roomId);
         this.mutedIn.set(event.roomId, new Set(event.muted));
         sessions.subscribe(event.hostId, topicOf(event.roomId));
-        presence.tell({ t: 'activity', userId: event.hostId, activity: 'live' });
+        presence.tell({ t: 'activity', userId: event.hostId, activity: this.activityOf(event.hostId) });
         break;
       case 'room.listing':
         if (this.openRooms.has(event.roomId)) this.listings.set(event.roomId, event.listing);
@@ -105,7 +105,7 @@ export class RoomService {
         if (this.hostOf.get(event.hostId) === event.roomId) {
           this.hostOf.delete(event.hostId);
           sessions.unsubscribe(event.hostId, topicOf(event.roomId));
-          presence.tell({ t: 'activity', userId: event.hostId, activity: null });
+          presence.tell({ t: 'activity', userId: event.hostId, activity: this.activityOf(event.hostId) });
         }
         for (const userId of [...(this.membersOf.get(event.roomId) ?? [])]) this.forget(userId, event.roomId);
         break;
@@ -121,6 +121,12 @@ export class RoomService {
       this.deps.rooms.tell(id, { t: 'restarted' });
     }
     return open.length;
+  }
+
+  /** What presence says a user does besides being online: a private show outranks hosting a room. */
+  activityOf(userId: number): 'busy' | 'live' | null {
+    if (this.deps.inPrivateShow(userId)) return 'busy';
+    return this.hostOf.has(userId) ? 'live' : null;
   }
 
   /** The room the user is in (hosting or watching), or NOT_IN_ROOM (39). */
@@ -162,6 +168,11 @@ export class RoomService {
     const watching = this.memberOf.get(hostId);
     const roomId = this.nextRoomId++;
     const view = await rooms.ask<RoomView>(roomId, { t: 'open', hostId, ...msg });
+    // A viewer may have accepted this host's invitation meanwhile (in the viewer's lane): the show wins.
+    if (this.deps.inPrivateShow(hostId)) {
+      await this.ask(roomId, { t: 'close', by: hostId, countdownMs: 0 });
+      throw new ProtocolError('USER_BUSY', 'you are in a private show');
+    }
     // Only once the room exists: a failed open leaves the host where they were.
     if (watching !== undefined) await this.leaveRoom(hostId, watching, 'left');
     for (const follower of followers.followersOf(hostId)) {

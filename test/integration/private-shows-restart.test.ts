@@ -19,6 +19,7 @@ t.test('kill -9 with a pending invitation and a start countdown: every deadline 
     LIVE_SHOW_VIEWER_ENTER_MS: '60000',
     LIVE_SHOW_AWAY_GRACE_MS: '600000',
     LIVE_BOOKING_MIN_LEAD_MS: '60000',
+    LIVE_BOOKING_REMIND_MS: '50000',
     LIVE_BOOKING_JUDGE_MS: '60000',
   };
   const connect = (url: string, userId: number, role?: 'host' | 'viewer') => LiveClient.connect(url, { token: token(userId, role) });
@@ -32,9 +33,9 @@ t.test('kill -9 with a pending invitation and a start countdown: every deadline 
   t.equal(entered.startsAt, T0 + 10_000, 'the show starts at T0 + 10 s');
   const pending = await v2.request('invite.send', { userId: 101 });
   t.equal(pending.expiresAt, T0 + 30_000);
-  // A booking to be accepted (reminder at T0 + 140 s, judgement at T0 + 260 s) and one left pending (expires at T0 + 10 s, while down).
-  const booked = await v2.request('booking.create', { userId: 101, startsAt: T0 + 200_000 });
-  const unanswered = await v1.request('booking.create', { userId: 101, startsAt: T0 + 70_000, durationMin: 10 });
+  // A booking to be accepted (reminder at T0 + 140 s, judgement at T0 + 250 s) and one left pending (expires at T0 + 10 s, while down).
+  const booked = await v2.request('booking.create', { userId: 101, startsAt: T0 + 190_000 });
+  const unanswered = await v1.request('booking.create', { userId: 101, startsAt: T0 + 60_000, durationMin: 10 });
   await h101.request('booking.accept', { bookingId: booked.bookingId });
 
   first.child.kill('SIGKILL');
@@ -86,10 +87,10 @@ t.test('kill -9 with a pending invitation and a start countdown: every deadline 
   await second.advance(10_000 - 1);
   t.match(await host2.request('booking.list', { state: 'upcoming', page: 1, pageSize: 5 }), { bookings: [{ bookingId: booked.bookingId, status: 'accepted' }] });
   await second.advance(1);
-  t.same(await Promise.all(soon), [0, 1].map(() => ({ bookingId: booked.bookingId, startsAt: T0 + 200_000, judgeAt: T0 + 260_000 })), 'the reminder at T0 + 140 s');
+  t.same(await Promise.all(soon), [0, 1].map(() => ({ bookingId: booked.bookingId, startsAt: T0 + 190_000, judgeAt: T0 + 250_000 })), 'the reminder at T0 + 140 s');
   const settled: unknown[] = [];
   for (const c of [viewer2, host2]) c.on('booking.settled', (d) => void settled.push(d));
-  await second.advance(120_000);
+  await second.advance(110_000);
   await until(() => second.advance(0).then(() => settled.length), (n) => n === 2, 'the judgement');
   t.same(settled, [0, 1].map(() => ({ bookingId: booked.bookingId, outcome: 'missed_by_both' })), 'judged once, to both');
   second.child.kill('SIGTERM');
@@ -105,7 +106,7 @@ t.test('kill -9 with a pending invitation and a start countdown: every deadline 
     { startedAt: T0 + 10_000, endedAt: T0 + 70_000, reason: 'viewer_no_show' },
   ]);
   t.same(db.prepare('SELECT id, status, updated_at AS at FROM bookings ORDER BY id').all(), [
-    { id: booked.bookingId, status: 'missed_by_both', at: T0 + 260_000 },
+    { id: booked.bookingId, status: 'missed_by_both', at: T0 + 250_000 },
     { id: unanswered.bookingId, status: 'expired', at: T0 + 20_000 },
   ], 'the expiry that fell due while down fired at start-up');
   t.same(db.prepare("SELECT count(*) AS n FROM actor_deadlines WHERE key LIKE 'desk:%'").get(), { n: 0 }, 'no deadline left behind');

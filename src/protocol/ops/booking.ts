@@ -23,7 +23,8 @@ export const BookingStatus = Type.Union(
   {
     description:
       'pending: waiting for an answer; accepted; due: from one minute before the start until the judgement; then settled: completed ' +
-      '(both entered in time), missed_by_host / missed_by_viewer / missed_by_both; or declined, cancelled, expired (not answered one minute before the start)',
+      '(both entered in time), missed_by_host / missed_by_viewer / missed_by_both; or declined, cancelled (by either side, or its show ended ' +
+      'before the judgement without both in it), expired (not answered one minute before the start)',
   },
 );
 
@@ -119,9 +120,11 @@ export const bookingOps = {
   }),
   'booking.enter': defineOp({
     summary:
-      'Enter the private show of a due booking (viewer 5.7, host 6.14), from one minute before its start until its judgement. The first to enter ' +
-      'creates the show; then as show.enter: the host entering starts the countdown, and the show starts at the later of `startsAt` and the end ' +
-      'of the countdown. Whoever has not entered by `judgeAt` (start + LIVE_BOOKING_JUDGE_MS) missed it (booking.settled).',
+      'Enter the private show of a due booking (viewer 5.7, host 6.14), from one minute before its start until its judgement (751 before and ' +
+      'after). The first to enter creates the show; as when an invitation is accepted, the host\'s other pending invitations are answered ' +
+      '"busy", the viewer\'s invitations to other hosts are withdrawn, and the host\'s open public room closes. Then as show.enter: the host ' +
+      'entering starts the countdown, and the show starts at the later of `startsAt` and the end of the countdown; a public room you were ' +
+      'watching is left. Whoever has not entered by `judgeAt` (start + LIVE_BOOKING_JUDGE_MS) missed it (booking.settled).',
     seed: '5.7, 6.14',
     roles: ['viewer', 'host'],
     request: ByBooking,
@@ -163,12 +166,21 @@ export const bookingPushes = {
     data: Type.Object({ ...Ref, startsAt: Millis, judgeAt: Millis }),
   }),
   'booking.settled': definePush({
-    summary: 'The judgement of a due booking: completed, or who missed it; to both sides. A completed booking\'s show goes on.',
+    summary:
+      'A due booking is settled; to both sides. At its judgement (`judgeAt`): completed (both entered; the show goes on) or who missed it ' +
+      '(a show only one side entered ends). Or earlier, when its show ended before the judgement: completed if both had entered, ' +
+      'else cancelled (the side in it closed it, or left it past the away grace, before the other came).',
     seed: '000 判决定时器',
     stream: 'session',
     data: Type.Object({
       ...Ref,
-      outcome: Type.Union([Type.Literal('completed'), Type.Literal('missed_by_host'), Type.Literal('missed_by_viewer'), Type.Literal('missed_by_both')]),
+      outcome: Type.Union([
+        Type.Literal('completed'),
+        Type.Literal('missed_by_host'),
+        Type.Literal('missed_by_viewer'),
+        Type.Literal('missed_by_both'),
+        Type.Literal('cancelled'),
+      ]),
     }),
   }),
   'booking.count': definePush({

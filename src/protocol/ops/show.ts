@@ -52,7 +52,7 @@ export const showOps = {
   'show.enter': defineOp({
     summary:
       'Enter your private show: the host (6.23) starts the start countdown (LIVE_SHOW_COUNTDOWN_MS, default 10 s; show.countdown to both); ' +
-      'the viewer (5.14) may enter before or after the start. Entering again is harmless. A viewer entering leaves the public room they were in.',
+      'the viewer (5.14) may enter before or after the start. Entering again is harmless. Entering leaves the public room you were watching.',
     seed: '6.23, 5.14',
     roles: ['viewer', 'host'],
     request: ByShow,
@@ -63,7 +63,8 @@ export const showOps = {
   'show.close': defineOp({
     summary:
       'End your private show. The viewer ends it at once (5.15); the host at once (6.26) or, once the show has started, after `countdownSec` ' +
-      'seconds (6.28, show.closing to both now and every LIVE_ROOM_COUNTDOWN_TICK_MS; before the start it ends at once). Both sides get show.ended.',
+      'seconds (6.28, show.closing to both now and every LIVE_ROOM_COUNTDOWN_TICK_MS; before the start it ends at once; while a countdown ' +
+      'runs, another countdown close changes nothing and a close without one ends it at once). Both sides get show.ended.',
     seed: '5.15, 6.26, 6.28',
     roles: ['viewer', 'host'],
     request: Type.Object(
