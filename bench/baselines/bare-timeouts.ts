@@ -1,0 +1,32 @@
+/**
+ * Baseline of `npm run bench:timers`: a bare Node process arming the same deadlines as plain
+ * setTimeouts (no storage, no actors): the floor for start-up time, memory and firing lateness.
+ *   node bare-timeouts.ts <plan> <t0>   (prints one JSON line)
+ */
+import { readFileSync } from 'node:fs';
+import { Histogram } from '../lib/load.js';
+
+const [planPath, t0Raw] = process.argv.slice(2);
+const offsets = new Int32Array(readFileSync(planPath!).buffer.slice(0));
+const t0 = Number(t0Raw);
+const burstFrom = Number(process.env.BURST_FROM_MS ?? -1);
+const late = { burst: new Histogram(), rest: new Histogram() };
+const fired = new Uint8Array(offsets.length);
+let done = 0;
+const opening = performance.now();
+const all = new Promise<void>((resolve) => {
+  offsets.forEach((offset, i) => {
+    const due = t0 + offset;
+    setTimeout(() => {
+      fired[i]!++;
+      (offset >= burstFrom && offset < burstFrom + 1000 ? late.burst : late.rest).add(Math.max(0, Date.now() - due));
+      if (++done === offsets.length) resolve();
+    }, Math.max(0, due - Date.now()));
+  });
+});
+const mib = () => Math.round((process.memoryUsage().rss / 1048576) * 10) / 10;
+const ready = { armed: offsets.length, readyMs: Math.round(performance.now()), openToReadyMs: Math.round(performance.now() - opening), liveActors: 0, rssMiB: mib() };
+await all;
+const pct = (h: Histogram) => ({ p50: h.percentile(50), p99: h.percentile(99), max: Math.round(h.max * 10) / 10, n: h.count });
+console.log(JSON.stringify({ ...ready, fired: done, missing: fired.filter((n) => n === 0).length, twice: fired.filter((n) => n > 1).length, indexRowsLeft: 0, burst: pct(late.burst), rest: pct(late.rest), rssAfterMiB: mib() }));
+process.exit(0);
