@@ -52,6 +52,9 @@ interface ArmedDeadline {
   fired: boolean;
 }
 
+/** Idle actors passivated per turn of the event loop by a sweep. */
+const PASSIVATE_PER_TURN = 200;
+
 /** The timer armed from the index at start, before the actor itself reports its deadlines. */
 const FROM_INDEX = '#index';
 
@@ -137,7 +140,12 @@ export class Directory<S, M> {
   async passivateIdle(): Promise<void> {
     const now = this.opts.clock.now();
     const idle = [...this.live.values()].filter((e) => e.pending === 0 && now - e.lastUsed >= this.opts.idleMs);
-    await Promise.all(idle.map((e) => this.passivate(e)));
+    // A few hundred per turn of the event loop: after a storm thousands are idle at once, and
+    // passivating them in one go (a snapshot each) would stall everything else for a while.
+    for (let i = 0; i < idle.length; i += PASSIVATE_PER_TURN) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      await Promise.all(idle.slice(i, i + PASSIVATE_PER_TURN).filter((e) => this.live.get(e.key) === e && e.pending === 0).map((e) => this.passivate(e)));
+    }
   }
 
   /** Waits for in-flight messages, snapshots and stops every actor. */
