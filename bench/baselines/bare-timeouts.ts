@@ -4,12 +4,15 @@
  *   node bare-timeouts.ts <plan> <t0>   (prints one JSON line)
  */
 import { readFileSync } from 'node:fs';
+import { tally } from '../lib/deadlines-plan.js';
 import { Histogram } from '../lib/load.js';
 
 const [planPath, t0Raw] = process.argv.slice(2);
 const offsets = new Int32Array(readFileSync(planPath!).buffer.slice(0));
 const t0 = Number(t0Raw);
 const burstFrom = Number(process.env.BURST_FROM_MS ?? -1);
+const observe = Number(process.env.OBSERVE_MS ?? Infinity);
+const watched = offsets.filter((o) => o <= observe).length;
 const late = { burst: new Histogram(), rest: new Histogram() };
 const fired = new Uint8Array(offsets.length);
 let done = 0;
@@ -20,7 +23,7 @@ const all = new Promise<void>((resolve) => {
     setTimeout(() => {
       fired[i]!++;
       (offset >= burstFrom && offset < burstFrom + 1000 ? late.burst : late.rest).add(Math.max(0, Date.now() - due));
-      if (++done === offsets.length) resolve();
+      if (offset <= observe && ++done === watched) resolve();
     }, Math.max(0, due - Date.now()));
   });
 });
@@ -28,5 +31,5 @@ const mib = () => Math.round((process.memoryUsage().rss / 1048576) * 10) / 10;
 const ready = { armed: offsets.length, readyMs: Math.round(performance.now()), openToReadyMs: Math.round(performance.now() - opening), liveActors: 0, rssMiB: mib() };
 await all;
 const pct = (h: Histogram) => ({ p50: h.percentile(50), p99: h.percentile(99), max: Math.round(h.max * 10) / 10, n: h.count });
-console.log(JSON.stringify({ ...ready, fired: done, missing: fired.filter((n) => n === 0).length, twice: fired.filter((n) => n > 1).length, indexRowsLeft: 0, burst: pct(late.burst), rest: pct(late.rest), rssAfterMiB: mib() }));
+console.log(JSON.stringify({ ...ready, watched, fired: done, ...tally(fired, offsets, observe), indexRowsLeft: 0, burst: pct(late.burst), rest: pct(late.rest), rssAfterMiB: mib() }));
 process.exit(0);

@@ -9,7 +9,8 @@ import { JournalWriteFailed, persistentHandler, type ActorDef, type Deadline, ty
 
 /** The deadline index as the directory reads it at start (rows are written with journal entries). */
 export interface DeadlineStore {
-  dueOf(kind: string): Array<{ key: string; nextAt: number }>;
+  /** Calls `fn` for each actor of `kind` listed with its next due time, (in no particular order). */
+  eachDue(kind: string, fn: (key: string, nextAt: number) => void): void;
   /** Drops a row no actor state backs any more (found when the actor came back without deadlines). */
   clear(key: string): void;
 }
@@ -119,8 +120,8 @@ export class Directory<S, M> {
    */
   armFromIndex(): number {
     const { deadlineStore, def, clock } = this.opts;
-    const rows = deadlineStore?.dueOf(def.kind) ?? [];
-    for (const { key, nextAt } of rows) {
+    let n = 0;
+    deadlineStore?.eachDue(def.kind, (key, nextAt) => {
       const id = key.slice(def.kind.length + 1);
       const wake: ArmedDeadline = {
         at: nextAt,
@@ -131,9 +132,10 @@ export class Directory<S, M> {
           if (!this.closed) this.enter(id, false);
         }, Math.max(0, nextAt - clock.now())),
       };
-      this.armed.set(key, new Map([[FROM_INDEX, wake]]));
-    }
-    return rows.length;
+      this.armed.set(key, new Map<string, ArmedDeadline>().set(FROM_INDEX, wake));
+      n++;
+    });
+    return n;
   }
 
   /** Passivates every idle actor now (the sweep does this periodically). */

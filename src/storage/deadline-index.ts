@@ -17,7 +17,7 @@ export class DeadlineIndex {
       'INSERT INTO actor_deadlines (key, next_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET next_at = excluded.next_at',
     );
     this.remove = db.prepare('DELETE FROM actor_deadlines WHERE key = ?');
-    this.byPrefix = db.prepare('SELECT key, next_at AS nextAt FROM actor_deadlines WHERE key >= ? AND key < ? ORDER BY next_at');
+    this.byPrefix = db.prepare('SELECT key, next_at FROM actor_deadlines WHERE key >= ? AND key < ?').raw();
   }
 
   set(key: string, nextAt: number): void {
@@ -28,14 +28,17 @@ export class DeadlineIndex {
     this.remove.run(key);
   }
 
-  /** Actors of one kind (`<kind>:…`) holding deadlines, soonest first. */
-  dueOf(kind: string): Array<{ key: string; nextAt: number }> {
-    // ';' sorts right after ':', so [kind:, kind;) is exactly the kind's keys.
-    return this.byPrefix.all(`${kind}:`, `${kind};`) as Array<{ key: string; nextAt: number }>;
+  /** Calls `fn` for each actor of one kind (`<kind>:…`) holding deadlines. */
+  eachDue(kind: string, fn: (key: string, nextAt: number) => void): void {
+    // ';' sorts right after ':', so [kind:, kind;) is exactly the kind's keys. Raw rows streamed:
+    // at start this reads every pending deadline, and 100k row objects would only feed the GC.
+    for (const [key, nextAt] of this.byPrefix.iterate(`${kind}:`, `${kind};`) as IterableIterator<[string, number]>) fn(key, nextAt);
   }
 
-  /** Keys of one actor kind that hold deadlines, soonest first. */
+  /** Keys of one actor kind that hold deadlines. */
   keysOf(kind: string): string[] {
-    return this.dueOf(kind).map((r) => r.key);
+    const keys: string[] = [];
+    this.eachDue(kind, (key) => keys.push(key));
+    return keys;
   }
 }
