@@ -11,6 +11,8 @@ import { CODEC, checkSeq, decodeTags, DuplicateSequenceError, encodeTags, isCons
 
 export { DuplicateSequenceError } from './journal-codec.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** Refused because an earlier event of the same key failed and the key was not read (recovered) since. */
 export class EarlierWriteFailed extends Error {
   override readonly name = 'EarlierWriteFailed';
@@ -37,8 +39,18 @@ export interface JournalEngineOptions {
   applyWrite?: WriteApplier;
 }
 
+/**
+ * Other durable work riding the group commit (the ledger's batch of transfers): applied inside the
+ * commit's transaction, after the journal items queued before it. `apply` throwing fails the whole
+ * commit. `done` is called synchronously when the commit succeeded or failed.
+ */
+export interface CommitWork {
+  apply(): void;
+  done(err?: Error): void;
+}
+
 interface Pending {
-  kind: 'event' | 'snapshot';
+  kind: 'event' | 'snapshot' | 'work';
   key: string;
   seq: number;
   createdAt: number;
@@ -46,6 +58,7 @@ interface Pending {
   deleted: 0 | 1;
   data: Buffer;
   writes: readonly DurableWrite[];
+  work?: CommitWork;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -147,6 +160,8 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
           outcomes[i] = new EarlierWriteFailed(item.key, item.seq, earlier);
           return;
         }
+        // Not under a savepoint: a failure of other work fails the commit, journal items included.
+        if (item.work) return item.work.apply();
         try {
           if (item.kind === 'snapshot') {
             this.insertSnapshot.run(item.key, item.seq, item.createdAt, item.data);
@@ -158,7 +173,7 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
           }
         } catch (err) {
           // A constraint error only undoes its own item; the rest of the batch still commits.
-          if (isPrimaryKeyViolation(err) && !item.writes.length) outcomes[i] = new DuplicateSequenceError(item.kind, item.key, item.seq);
+          if (isPrimaryKeyViolation(err) && !item.writes.length) outcomes[i] = new DuplicateSequenceError(item.kind as 'event' | 'snapshot', item.key, item.seq);
           else if (isConstraintViolation(err)) outcomes[i] = err as Error;
           else throw err;
           if (item.kind === 'event') this.poisoned.set(item.key, outcomes[i]!);
@@ -209,6 +224,17 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
 
   override takeSnapshot(snapshot: PersistedSnapshot): Promise<void> {
     return this.enqueue('snapshot', snapshot, () => ({ tags: '', deleted: 0, writes: [] }));
+  }
+
+  /** Queues `work` into the next group commit (same transaction, same fsync as the journal items beside it). */
+  submit(work: CommitWork): void {
+    if (this.closed) return work.done(new Error('engine closed'));
+    const item: Pending = {
+      kind: 'work', key: '', seq: 0, createdAt: 0, tags: '', deleted: 0, data: EMPTY, writes: [], work,
+      resolve: () => work.done(),
+      reject: (err) => work.done(err),
+    };
+    this.queueItem(item);
   }
 
   /** The newest sequence number of `key`, queued or committed; commits nothing. */
@@ -272,15 +298,17 @@ export class SqliteJournalEngine extends AbstractPersistenceEngine {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ ...item, resolve, reject });
-      if (this.queue.length >= this.maxBatch) this.flushNow();
-      else if (this.scheduled === undefined) {
-        this.waitingSince = process.hrtime.bigint();
-        this.seenLength = 0;
-        this.scheduled = setImmediate(() => this.turn());
-      }
-    });
+    return new Promise<void>((resolve, reject) => this.queueItem({ ...item, resolve, reject }));
+  }
+
+  private queueItem(item: Pending): void {
+    this.queue.push(item);
+    if (this.queue.length >= this.maxBatch) this.flushNow();
+    else if (this.scheduled === undefined) {
+      this.waitingSince = process.hrtime.bigint();
+      this.seenLength = 0;
+      this.scheduled = setImmediate(() => this.turn());
+    }
   }
 
   /**

@@ -113,6 +113,32 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE shows ADD COLUMN booking_id INTEGER;
     `,
   },
+  {
+    description: 'the credits ledger: accounts, transfers (one per idempotency key) and their entries',
+    sql: `
+      CREATE TABLE ledger_accounts (
+        account    TEXT    NOT NULL PRIMARY KEY,
+        balance    INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE ledger_transfers (
+        id          INTEGER PRIMARY KEY,
+        key         TEXT    NOT NULL UNIQUE,
+        kind        TEXT    NOT NULL,
+        fingerprint TEXT    NOT NULL,
+        at          INTEGER NOT NULL,
+        result      TEXT    NOT NULL
+      );
+      CREATE TABLE ledger_entries (
+        transfer_id INTEGER NOT NULL,
+        account     TEXT    NOT NULL,
+        delta       INTEGER NOT NULL,
+        balance     INTEGER NOT NULL,
+        PRIMARY KEY (transfer_id, account)
+      ) WITHOUT ROWID;
+      CREATE INDEX ledger_entries_account ON ledger_entries (account, transfer_id);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;
