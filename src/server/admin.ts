@@ -3,10 +3,13 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { ProtocolError, toWireError } from '../protocol/errors.js';
+import { ProtocolError, toWireError, type ErrorName } from '../protocol/errors.js';
+import type { AuditReport } from '../storage/ledger-audit.js';
+import type { TransferDone } from '../storage/ledger.js';
 import { bearerToken } from './auth.js';
-import { refuse, sendJson } from './http.js';
+import { refuse, sendJson, type HttpStatus } from './http.js';
 import type { RoomService } from './rooms.js';
+import { userAccount, type Wallet } from './wallet.js';
 
 /**
  * Server-to-server API for the app backend (F11), under /admin, with a
@@ -21,16 +24,42 @@ const Notice = Type.Object(
 );
 const noticeCheck = TypeCompiler.Compile(Notice);
 
+const OrderId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
+const Amount = Type.Integer({ minimum: 1, maximum: 1_000_000_000 });
+const Payment = Type.Object({ orderId: OrderId, amount: Amount }, { additionalProperties: false });
+const paymentCheck = TypeCompiler.Compile(Payment);
+const Adjustment = Type.Object(
+  {
+    key: OrderId,
+    amount: Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000, not: Type.Literal(0) }),
+    reason: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+);
+const adjustmentCheck = TypeCompiler.Compile(Adjustment);
+
 export interface AdminDeps {
   token: string;
   logger: Logger;
   rooms: RoomService;
+  wallet: Wallet;
+  audit: () => AuditReport;
 }
 
+type Run = (id: number, body: unknown) => Promise<unknown>;
+/** What `:id` names (the log field) and how it is parsed. */
+type Target = readonly [field: string, parse: (param: string) => number];
+const ROOM: Target = ['roomId', roomIdOf];
+const USER: Target = ['userId', userIdOf];
+const NONE: Target = ['id', () => 0];
+
 export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
-  /** A POST route on one room: `check` validates the JSON body (null: no body). */
-  const route = (path: string, check: TypeCheck<TSchema> | null, run: (roomId: number, body: unknown) => Promise<unknown>) =>
-    app.post(path, (res, req) => {
+  /**
+   * A route on one room or user (`:id`): `check` validates the JSON body (null: no body). Every call is
+   * logged with what it was (path, id, the body's fields but the reason text) and how it ended.
+   */
+  const route = (method: 'get' | 'post', path: string, check: TypeCheck<TSchema> | null, [field, idOf]: Target, run: Run) =>
+    app[method](path, (res, req) => {
       const param = req.getParameter(0) ?? '';
       if (!authorized(req, deps.token)) return refuse(res, deps.token ? 401 : 404, 'PERMISSION_DENIED', deps.token ? 'bad admin token' : 'admin API disabled');
       const contentType = req.getHeader('content-type');
@@ -50,30 +79,71 @@ export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
           } catch {
             return aborted || refuse(res, 400, 'BAD_PARAMETER', 'body is not JSON');
           }
-          if (check && !check.Check(body)) return aborted || refuse(res, 400, 'BAD_PARAMETER');
+          if (check && !check.Check(body)) return aborted || refuse(res, 400, 'BAD_PARAMETER', firstError(check, body));
           // JSON can carry lone surrogates ("\ud800") that no UTF-8 frame could: refuse them here.
           if (!wellFormed(body)) return aborted || refuse(res, 400, 'BAD_PARAMETER', 'strings must be valid Unicode (no lone surrogates)');
           try {
-            const out = await run(roomIdOf(param), body);
-            deps.logger.info({ path, roomId: param }, 'admin call');
+            const out = await run(idOf(param), body);
+            deps.logger.info({ path, [field]: param, ...(body as object) }, 'admin call');
             if (!aborted) sendJson(res, 200, out ?? {});
           } catch (err) {
             if (!(err instanceof ProtocolError)) deps.logger.error({ err, path }, 'admin call failed');
+            else deps.logger.info({ path, [field]: param, code: err.code }, 'admin call refused');
             if (aborted) return;
             const name = err instanceof ProtocolError ? err.errorName : 'INTERNAL';
             if (name === 'BUSY') return refuse(res, 503, 'BUSY', (err as Error).message.split(': ')[1]);
-            sendJson(res, name === 'INVALID_ROOM' ? 404 : 500, toWireError(err));
+            sendJson(res, STATUS_OF[name] ?? 500, toWireError(err));
           }
         },
         () => aborted || refuse(res, 413, 'BAD_PARAMETER', `body over ${MAX_BODY} bytes`),
       );
     });
 
-  route('/admin/rooms/:id/notice', noticeCheck, (roomId, body) => {
+  route('post', '/admin/rooms/:id/notice', noticeCheck, ROOM, (roomId, body) => {
     const { kind, text } = body as Static<typeof Notice>;
     return deps.rooms.ask(roomId, { t: 'notice', kind, text });
   });
-  route('/admin/rooms/:id/close', null, (roomId) => deps.rooms.ask(roomId, { t: 'admin-close' }));
+  route('post', '/admin/rooms/:id/close', null, ROOM, (roomId) => deps.rooms.ask(roomId, { t: 'admin-close' }));
+
+  const receipt = (done: TransferDone, userId: number) => ({
+    transferId: done.transferId,
+    credits: done.balances[userAccount(userId)]!,
+    replayed: done.replayed,
+    at: done.at,
+  });
+  route('post', '/admin/users/:id/topup', paymentCheck, USER, async (userId, body) => {
+    const { orderId, amount } = body as Static<typeof Payment>;
+    return receipt(await deps.wallet.topUp(userId, orderId, amount), userId);
+  });
+  route('post', '/admin/users/:id/withdraw', paymentCheck, USER, async (userId, body) => {
+    const { orderId, amount } = body as Static<typeof Payment>;
+    return receipt(await deps.wallet.withdraw(userId, orderId, amount), userId);
+  });
+  route('post', '/admin/users/:id/adjust', adjustmentCheck, USER, async (userId, body) => {
+    const { key, amount, reason } = body as Static<typeof Adjustment>;
+    return receipt(await deps.wallet.adjust(userId, key, amount, reason), userId);
+  });
+  route('get', '/admin/users/:id/balance', null, USER, async (userId) => ({ userId, credits: deps.wallet.credits(userId) }));
+  route('get', '/admin/ledger/audit', null, NONE, async () => deps.audit());
+}
+
+/** HTTP status of a refusal, by error name (anything else: 500). */
+const STATUS_OF: Partial<Record<ErrorName, HttpStatus>> = {
+  INVALID_ROOM: 404,
+  INSUFFICIENT_CREDIT: 409,
+  KEY_REUSED: 409,
+  BAD_PARAMETER: 400,
+};
+
+function firstError(check: TypeCheck<TSchema>, body: unknown): string {
+  const first = check.Errors(body).First();
+  return first ? `${first.path || '/'}: ${first.message}` : 'invalid body';
+}
+
+function userIdOf(param: string): number {
+  const id = Number(param);
+  if (!/^\d{1,15}$/.test(param) || !Number.isSafeInteger(id) || id < 1) throw new ProtocolError('BAD_PARAMETER', 'user id must be a positive integer');
+  return id;
 }
 
 function wellFormed(value: unknown): boolean {

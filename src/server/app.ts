@@ -14,6 +14,8 @@ import { CLOSE_CODES } from '../protocol/errors.js';
 import { openDatabase } from '../storage/database.js';
 import { DeadlineIndex } from '../storage/deadline-index.js';
 import { SqliteJournalEngine } from '../storage/journal-engine.js';
+import { auditLedger } from '../storage/ledger-audit.js';
+import { SqliteLedger } from '../storage/ledger.js';
 import { BookingStore } from '../storage/bookings.js';
 import { PrivateShowStore } from '../storage/private-shows.js';
 import { RoomRegistry } from '../storage/room-registry.js';
@@ -30,6 +32,7 @@ import { Bookings } from './bookings.js';
 import { PrivateShows } from './private-shows.js';
 import { NO_FOLLOWERS, RoomService, type FollowerProvider } from './rooms.js';
 import { SessionRegistry } from './sessions.js';
+import { Wallet } from './wallet.js';
 
 /** uWS accepts (host, port, options, cb); its typings only list (port, options, cb). */
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (a const enum in the typings, not exported at runtime). */
@@ -192,6 +195,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     shows: privateShows,
     rooms: roomService,
   });
+  const wallet = new Wallet({ ledger: new SqliteLedger(db, engine), sessions, logger, clock });
   metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, presence: 1 }) };
 
   // Deadline timers are armed from the index (holders recover when due); open rooms come back before traffic does.
@@ -211,7 +215,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet }),
       admission,
       lanes,
       roomFramesSince: (topic, seq) => channels.since(topic, seq),
@@ -220,7 +224,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       login: (s) => users.ask(s.userId, { t: 'login', sessionId: s.id, role: s.role, profile: s.profile }, { shed: false, timeoutMs: Infinity }),
     }),
   );
-  mountAdminRoutes(app, { token: config.adminToken, logger, rooms: roomService });
+  mountAdminRoutes(app, { token: config.adminToken, logger, rooms: roomService, wallet, audit: () => auditLedger(db) });
   mountHttpRoutes(app, { metrics, isReady: () => ready });
 
   // Exclusive: without it uWS binds with SO_REUSEPORT and a second server on the same port would share the traffic.

@@ -12,6 +12,7 @@ import type { Bookings } from './bookings.js';
 import type { PrivateShows } from './private-shows.js';
 import type { RoomService } from './rooms.js';
 import type { Session } from './sessions.js';
+import type { Wallet } from './wallet.js';
 
 /** Who is asking: the session the request arrived on. */
 export interface RequestContext {
@@ -27,6 +28,7 @@ export interface HandlerDeps {
   roomService: RoomService;
   privateShows: PrivateShows;
   bookings: Bookings;
+  wallet: Wallet;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -40,7 +42,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -110,5 +112,6 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'booking.list': ({ session }, d) => bookings.list(session, d.state, d.page, d.pageSize),
     'booking.count': ({ session }) => bookings.count(session.userId, session.role),
     'booking.enter': ({ session }, d) => bookings.enter(session, d.bookingId),
+    'wallet.balance': async ({ session }) => ({ credits: wallet.credits(session.userId) }),
   };
 }

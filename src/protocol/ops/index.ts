@@ -5,11 +5,12 @@ import { presenceOps, presencePushes } from './presence.js';
 import { roomOps, roomPushes } from './room.js';
 import { sessionOps, sessionPushes } from './session.js';
 import { showOps, showPushes } from './show.js';
+import { walletOps, walletPushes } from './wallet.js';
 
 /** Every request op the server accepts, by name. Add a new area's ops here. */
-export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps } as const;
+export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps } as const;
 /** Every push the server sends, by name. */
-export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes } as const;
+export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;

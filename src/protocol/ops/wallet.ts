@@ -1,0 +1,54 @@
+import { Type } from '@sinclair/typebox';
+import { defineOp, definePush } from '../define.js';
+import { Empty, Millis, SafeInt } from '../schemas.js';
+
+export const Credits = SafeInt({ minimum: 0, description: 'credits (信用点), a whole number' });
+
+export const TransferReason = Type.Union(
+  [
+    Type.Literal('topup'),
+    Type.Literal('withdraw'),
+    Type.Literal('adjust'),
+    Type.Literal('gift'),
+    Type.Literal('barrage'),
+    Type.Literal('hold'),
+    Type.Literal('release'),
+    Type.Literal('bill'),
+    Type.Literal('rebate'),
+    Type.Literal('forfeit'),
+  ],
+  {
+    description:
+      'topup: bought through the app (payment backend); withdraw: paid out; adjust: by an administrator; gift: sent or received; ' +
+      'barrage: a paid barrage line; hold: set aside (a show\'s first minute, a booking deposit); release: a hold given back; ' +
+      'bill: a minute of a paid show or room, paid or earned; rebate: returned to a viewer (5.20); forfeit: a deposit kept after a no-show',
+  },
+);
+
+export const walletOps = {
+  'wallet.balance': defineOp({
+    summary: 'Your credits now (transfers still committing included).',
+    seed: '7.34',
+    roles: ['viewer', 'host'],
+    request: Empty,
+    reply: Type.Object({ credits: Credits }),
+    errors: [],
+  }),
+};
+
+export const walletPushes = {
+  'wallet.updated': definePush({
+    summary:
+      'Your credits changed (7.34): after every committed transfer that touched them, in commit order. ' +
+      'A retried request that changed nothing pushes nothing.',
+    seed: '7.34',
+    stream: 'session',
+    data: Type.Object({
+      credits: Credits,
+      delta: SafeInt({ description: 'the change: negative when credits left your account' }),
+      reason: TransferReason,
+      transferId: SafeInt({ minimum: 1, description: 'the ledger transfer (one per request key)' }),
+      at: Millis,
+    }),
+  }),
+};
