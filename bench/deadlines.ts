@@ -120,7 +120,8 @@ try {
   const row = (name: string, r: Record<string, unknown>, c: Awaited<ReturnType<Awaited<ReturnType<typeof chat>>['stop']>>) => ({
     target: name, 'ready ms (process)': r.readyMs, 'open→ready ms': r.openToReadyMs, 'RSS ready MiB': r.rssMiB, 'live actors': r.liveActors,
     fired: r.fired, missing: r.missing, twice: r.twice, early: r.early, 'burst p50/p99 ms': `${(r.burst as Lat).p50} / ${(r.burst as Lat).p99}`,
-    'rest p50/p99 ms': `${(r.rest as Lat).p50} / ${(r.rest as Lat).p99}`, 'max ms': Math.max((r.burst as Lat).max, (r.rest as Lat).max),
+    'rest p50/p99 ms': `${(r.rest as Lat).p50} / ${(r.rest as Lat).p99}`,
+    '5 s after burst p99': (r.after as Lat).p99, 'quiet p50/p99 ms': `${(r.quiet as Lat).p50} / ${(r.quiet as Lat).p99}`, 'max ms': Math.max((r.burst as Lat).max, (r.rest as Lat).max),
     'chat p99 ms': c.p99,
   });
   console.log(`\ntimers bench: ${N} deadlines over ${N} actors, spread over ${SPREAD / 1000} s + ${BURST} within one second; the ${watched} due in the first ${OBSERVE / 1000} s watched; chat ${CHAT} lines/s on the real server meanwhile; 2 cores shared\n`);
@@ -129,7 +130,7 @@ try {
   console.table([row('durable deadlines', ours, oursChat), row('bare setTimeout', bare, bareChat)]);
   const ratio = (a: unknown, b: unknown) => (Number(b) > 0 ? `${round(Number(a) / Number(b), 2)}×` : 'n/a');
   console.log(`ours / bare: ready ${ratio(ours.readyMs, bare.readyMs)}, RSS ${ratio(ours.rssMiB, bare.rssMiB)}, rest p99 ${ratio((ours.rest as Lat).p99, (bare.rest as Lat).p99)}, burst p99 ${ratio((ours.burst as Lat).p99, (bare.burst as Lat).p99)}`);
-  console.log(`goals: ready < 2 s: ${Number(ours.readyMs) < 2000 ? 'met' : 'not met'}; lateness p99 < 20 ms outside the burst: ${(ours.rest as Lat).p99 < 20 ? 'met' : 'not met'}`);
+  console.log(`goals: ready < 2 s: ${Number(ours.readyMs) < 2000 ? 'met' : 'not met'}; lateness p99 < 20 ms at normal load (quiet: outside the burst second and the ${5} s after it): ${(ours.quiet as Lat).p99 < 20 ? 'met' : 'not met'}; outside the burst second: ${(ours.rest as Lat).p99 < 20 ? 'met' : 'not met'}`);
   const out = join(ROOT, `bench/results/timers-${new Date().toISOString().slice(0, 10)}.json`);
   writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), actors: N, spreadSec: SPREAD / 1000, observeSec: OBSERVE / 1000, watched, burst: BURST, chatPerSec: CHAT, seed, ours, oursChat, bare, bareChat }, null, 2));
   console.log(`written ${out}`);

@@ -4,8 +4,7 @@
  *   node bare-timeouts.ts <plan> <t0>   (prints one JSON line)
  */
 import { readFileSync } from 'node:fs';
-import { tally } from '../lib/deadlines-plan.js';
-import { Histogram } from '../lib/load.js';
+import { Lateness, tally } from '../lib/deadlines-plan.js';
 
 const [planPath, t0Raw] = process.argv.slice(2);
 const offsets = new Int32Array(readFileSync(planPath!).buffer.slice(0));
@@ -13,7 +12,7 @@ const t0 = Number(t0Raw);
 const burstFrom = Number(process.env.BURST_FROM_MS ?? -1);
 const observe = Number(process.env.OBSERVE_MS ?? Infinity);
 const watched = offsets.filter((o) => o <= observe).length;
-const late = { burst: new Histogram(), rest: new Histogram() };
+const late = new Lateness(burstFrom);
 const fired = new Uint8Array(offsets.length);
 let done = 0;
 const opening = performance.now();
@@ -22,7 +21,7 @@ const all = new Promise<void>((resolve) => {
     const due = t0 + offset;
     setTimeout(() => {
       fired[i]!++;
-      (offset >= burstFrom && offset < burstFrom + 1000 ? late.burst : late.rest).add(Math.max(0, Date.now() - due));
+      late.add(offset, Math.max(0, Date.now() - due));
       if (offset <= observe && ++done === watched) resolve();
     }, Math.max(0, due - Date.now()));
   });
@@ -30,6 +29,5 @@ const all = new Promise<void>((resolve) => {
 const mib = () => Math.round((process.memoryUsage().rss / 1048576) * 10) / 10;
 const ready = { armed: offsets.length, readyMs: Math.round(performance.now()), openToReadyMs: Math.round(performance.now() - opening), liveActors: 0, rssMiB: mib() };
 await all;
-const pct = (h: Histogram) => ({ p50: h.percentile(50), p99: h.percentile(99), max: Math.round(h.max * 10) / 10, n: h.count });
-console.log(JSON.stringify({ ...ready, watched, fired: done, ...tally(fired, offsets, observe), indexRowsLeft: 0, burst: pct(late.burst), rest: pct(late.rest), rssAfterMiB: mib() }));
+console.log(JSON.stringify({ ...ready, watched, fired: done, ...tally(fired, offsets, observe), indexRowsLeft: 0, ...late.report(), rssAfterMiB: mib() }));
 process.exit(0);

@@ -19,8 +19,8 @@ import { systemClock } from '../../src/clock.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { DeadlineIndex } from '../../src/storage/deadline-index.js';
 import { SqliteJournalEngine } from '../../src/storage/journal-engine.js';
-import { Histogram, pool } from './load.js';
-import { tally } from './deadlines-plan.js';
+import { pool } from './load.js';
+import { Lateness, tally } from './deadlines-plan.js';
 import { alarmActor, type AlarmMsg, type AlarmState } from './deadlines-actor.js';
 
 const [job, dbPath, planPath, t0Raw] = process.argv.slice(2);
@@ -37,7 +37,7 @@ const commits: Array<[number, number]> = [];
 const engine = new SqliteJournalEngine(db, { onCommit: (s, items) => commits.push([s, items]) });
 const runtime = new ActorRuntime(engine, clock);
 const fired = new Uint8Array(offsets.length);
-const late = { burst: new Histogram(), rest: new Histogram() };
+const late = new Lateness(burstFrom);
 let firedTotal = 0;
 let onAllFired: () => void = () => {};
 const directory = new Directory<AlarmState, AlarmMsg>({
@@ -53,7 +53,7 @@ const directory = new Directory<AlarmState, AlarmMsg>({
       fired[id] = Math.min(255, fired[id]! + 1);
       const ms = Math.max(0, clock.now() - due);
       const offset = due - t0;
-      (offset >= burstFrom && offset < burstFrom + 1000 ? late.burst : late.rest).add(ms);
+      late.add(offset, ms);
       if (due - t0 <= observe && ++firedTotal === watched) onAllFired();
     },
   },
@@ -66,7 +66,6 @@ const directory = new Directory<AlarmState, AlarmMsg>({
 });
 
 const mib = () => Math.round((process.memoryUsage().rss / 1048576) * 10) / 10;
-const pct = (h: Histogram) => ({ p50: h.percentile(50), p99: h.percentile(99), max: Math.round(h.max * 10) / 10, n: h.count });
 
 if (job === 'seed') {
   const from = performance.now();
@@ -94,6 +93,6 @@ if (job === 'seed') {
   const { missing, twice, early } = tally(fired, offsets, observe);
   await engine.flush();
   const left = (db.prepare("SELECT count(*) FROM actor_deadlines WHERE key LIKE 'alarm:%'").pluck().get() as number);
-  console.log(JSON.stringify({ ...ready, watched, fired: firedTotal, missing, twice, early, indexRowsLeft: left, indexRowsExpected: offsets.length - watched, burst: pct(late.burst), rest: pct(late.rest), rssAfterMiB: mib() }));
+  console.log(JSON.stringify({ ...ready, watched, fired: firedTotal, missing, twice, early, indexRowsLeft: left, indexRowsExpected: offsets.length - watched, ...late.report(), rssAfterMiB: mib() }));
   process.exit(0);
 }
