@@ -4,6 +4,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { ProtocolError, toWireError, type ErrorName } from '../protocol/errors.js';
+import type { GiftCatalog } from '../storage/gift-catalog.js';
 import type { AuditReport } from '../storage/ledger-audit.js';
 import type { TransferDone } from '../storage/ledger.js';
 import { bearerToken } from './auth.js';
@@ -38,12 +39,28 @@ const Adjustment = Type.Object(
 );
 const adjustmentCheck = TypeCompiler.Compile(Adjustment);
 
+const GiftBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    price: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+    image: Type.String({ maxLength: 512 }),
+    icon: Type.String({ maxLength: 512 }),
+    type: Type.Union([Type.Literal(1), Type.Literal(2)]),
+    sort: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+    active: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+const giftCheck = TypeCompiler.Compile(GiftBody);
+
 export interface AdminDeps {
   token: string;
   logger: Logger;
   rooms: RoomService;
   wallet: Wallet;
+  catalog: GiftCatalog;
   audit: () => AuditReport;
+  now: () => number;
 }
 
 type Run = (id: number, body: unknown) => Promise<unknown>;
@@ -51,6 +68,7 @@ type Run = (id: number, body: unknown) => Promise<unknown>;
 type Target = readonly [field: string, parse: (param: string) => number];
 const ROOM: Target = ['roomId', roomIdOf];
 const USER: Target = ['userId', userIdOf];
+const GIFT: Target = ['giftId', (param) => positiveId(param, 'gift id')];
 const NONE: Target = ['id', () => 0];
 
 export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
@@ -58,7 +76,7 @@ export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
    * A route on one room or user (`:id`): `check` validates the JSON body (null: no body). Every call is
    * logged with what it was (path, id, the body's fields but the reason text) and how it ended.
    */
-  const route = (method: 'get' | 'post', path: string, check: TypeCheck<TSchema> | null, [field, idOf]: Target, run: Run) =>
+  const route = (method: 'get' | 'post' | 'put', path: string, check: TypeCheck<TSchema> | null, [field, idOf]: Target, run: Run) =>
     app[method](path, (res, req) => {
       const param = req.getParameter(0) ?? '';
       if (!authorized(req, deps.token)) return refuse(res, deps.token ? 401 : 404, 'PERMISSION_DENIED', deps.token ? 'bad admin token' : 'admin API disabled');
@@ -125,6 +143,13 @@ export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
   });
   route('get', '/admin/users/:id/balance', null, USER, async (userId) => ({ userId, credits: deps.wallet.credits(userId) }));
   route('get', '/admin/ledger/audit', null, NONE, async () => deps.audit());
+
+  route('put', '/admin/gifts/:id', giftCheck, GIFT, async (id, body) => {
+    const g = body as Static<typeof GiftBody>;
+    const gift = await deps.catalog.put({ id, name: g.name, price: g.price, image: g.image, icon: g.icon, type: g.type, sort: g.sort ?? id, active: g.active ?? true, updatedAt: deps.now() });
+    return { gift };
+  });
+  route('get', '/admin/gifts', null, NONE, async () => ({ gifts: deps.catalog.all() }));
 }
 
 /** HTTP status of a refusal, by error name (anything else: 500). */
@@ -141,8 +166,12 @@ function firstError(check: TypeCheck<TSchema>, body: unknown): string {
 }
 
 function userIdOf(param: string): number {
+  return positiveId(param, 'user id');
+}
+
+function positiveId(param: string, what: string): number {
   const id = Number(param);
-  if (!/^\d{1,15}$/.test(param) || !Number.isSafeInteger(id) || id < 1) throw new ProtocolError('BAD_PARAMETER', 'user id must be a positive integer');
+  if (!/^\d{1,15}$/.test(param) || !Number.isSafeInteger(id) || id < 1) throw new ProtocolError('BAD_PARAMETER', `${what} must be a positive integer`);
   return id;
 }
 

@@ -14,6 +14,7 @@ import { CLOSE_CODES } from '../protocol/errors.js';
 import { openDatabase } from '../storage/database.js';
 import { DeadlineIndex } from '../storage/deadline-index.js';
 import { SqliteJournalEngine } from '../storage/journal-engine.js';
+import { GiftCatalog } from '../storage/gift-catalog.js';
 import { auditLedger } from '../storage/ledger-audit.js';
 import { SqliteLedger } from '../storage/ledger.js';
 import { BookingStore } from '../storage/bookings.js';
@@ -32,6 +33,7 @@ import { Bookings } from './bookings.js';
 import { PrivateShows } from './private-shows.js';
 import { NO_FOLLOWERS, RoomService, type FollowerProvider } from './rooms.js';
 import { SessionRegistry } from './sessions.js';
+import { GiftService } from './gifts.js';
 import { Wallet } from './wallet.js';
 
 /** uWS accepts (host, port, options, cb); its typings only list (port, options, cb). */
@@ -195,7 +197,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     shows: privateShows,
     rooms: roomService,
   });
-  const wallet = new Wallet({ ledger: new SqliteLedger(db, engine), sessions, logger, clock });
+  const ledger = new SqliteLedger(db, engine);
+  const wallet = new Wallet({ ledger, sessions, logger, clock });
+  const catalog = new GiftCatalog(db, engine);
+  const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, rooms: roomService, shows: privateShows, sessions, publish });
   metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, presence: 1 }) };
 
   // Deadline timers are armed from the index (holders recover when due); open rooms come back before traffic does.
@@ -215,7 +220,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts }),
       admission,
       lanes,
       roomFramesSince: (topic, seq) => channels.since(topic, seq),
@@ -224,7 +229,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       login: (s) => users.ask(s.userId, { t: 'login', sessionId: s.id, role: s.role, profile: s.profile }, { shed: false, timeoutMs: Infinity }),
     }),
   );
-  mountAdminRoutes(app, { token: config.adminToken, logger, rooms: roomService, wallet, audit: () => auditLedger(db) });
+  mountAdminRoutes(app, { token: config.adminToken, logger, rooms: roomService, wallet, catalog, audit: () => auditLedger(db), now: () => clock.now() });
   mountHttpRoutes(app, { metrics, isReady: () => ready });
 
   // Exclusive: without it uWS binds with SO_REUSEPORT and a second server on the same port would share the traffic.
@@ -253,6 +258,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       uWS.us_listen_socket_close(listenSocket);
       sessions.closeAll(CLOSE_CODES.SERVER_RESTARTING.code, CLOSE_CODES.SERVER_RESTARTING.reason);
       roomService.close();
+      gifts.close();
       channels.flushAll();
       await Promise.all([users.close(), rooms.close(), desks.close()]);
       runtime.shutdown();

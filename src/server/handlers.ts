@@ -12,6 +12,7 @@ import type { Bookings } from './bookings.js';
 import type { PrivateShows } from './private-shows.js';
 import type { RoomService } from './rooms.js';
 import type { Session } from './sessions.js';
+import type { GiftService } from './gifts.js';
 import type { Wallet } from './wallet.js';
 
 /** Who is asking: the session the request arrived on. */
@@ -29,6 +30,7 @@ export interface HandlerDeps {
   privateShows: PrivateShows;
   bookings: Bookings;
   wallet: Wallet;
+  gifts: GiftService;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -42,7 +44,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -113,5 +115,8 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'booking.count': ({ session }) => bookings.count(session.userId, session.role),
     'booking.enter': ({ session }, d) => bookings.enter(session, d.bookingId),
     'wallet.balance': async ({ session }) => ({ credits: wallet.credits(session.userId) }),
+    'gift.list': async () => gifts.list(),
+    'gift.detail': async (_ctx, d) => gifts.detail(d.giftId),
+    'gift.send': ({ session, requestId }, d) => gifts.send(session, requestId, d),
   };
 }

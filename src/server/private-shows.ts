@@ -63,6 +63,12 @@ export class PrivateShows {
     return showId === undefined ? undefined : this.shows.get(showId)?.hostId;
   }
 
+  /** The parties of a show that has not ended, if `userId` is one of them. */
+  partiesOf(showId: number, userId: number): { hostId: number; viewerId: number } | undefined {
+    const show = this.showOf.get(userId) === showId ? this.shows.get(showId) : undefined;
+    return show && { hostId: show.hostId, viewerId: show.viewerId };
+  }
+
   /** Whether the user is part of a private show that has not ended. */
   inShow(userId: number): boolean {
     return this.showOf.has(userId);

@@ -136,6 +136,11 @@ export class RoomService {
     return roomId;
   }
 
+  /** The host of an open room. */
+  hostOfRoom(roomId: number): number | undefined {
+    return this.openRooms.get(roomId);
+  }
+
   hostedBy(hostId: number): number | undefined {
     return this.hostOf.get(hostId);
   }

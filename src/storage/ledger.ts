@@ -37,6 +37,10 @@ export interface TransferCommand {
   legs: readonly Leg[];
   /** What it was for (gift id, room, show, minute…): stored with the transfer and part of its identity. */
   meta?: Readonly<Record<string, string | number>>;
+  /** What it belongs to (`room:<id>`, `show:<id>`): transfers are summed by it (indexed). */
+  ref?: string;
+  /** Kept with the result and given back on a replay, but not part of the transfer's identity (e.g. a combo's position). */
+  note?: Readonly<Record<string, string | number | null>>;
   at: number;
 }
 
@@ -48,6 +52,7 @@ export interface TransferDone {
   /** Balance of each account of the transfer right after it. */
   balances: Record<string, number>;
   meta: Record<string, string | number>;
+  note: Record<string, string | number | null>;
   /** True when the key had been applied before: this is the first result, nothing changed now. */
   replayed: boolean;
 }
@@ -89,6 +94,8 @@ export interface Ledger {
   transfer(cmd: TransferCommand): Promise<TransferDone>;
   /** The balance of an account, transfers in flight included. */
   balance(account: string): number;
+  /** Σ of what was paid (the payer's side) in committed transfers of one kind under `ref`, and how many. */
+  totalOf(ref: string, kind: TransferKind): { amount: number; transfers: number };
 }
 
 /** Balances kept in memory before they are dropped (at a moment when no transfer is in flight). */
@@ -138,6 +145,7 @@ export class SqliteLedger implements Ledger {
   private readonly insertTransfer: Database.Statement;
   private readonly insertEntry: Database.Statement;
   private readonly upsertAccount: Database.Statement;
+  private readonly selectTotal: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -145,7 +153,8 @@ export class SqliteLedger implements Ledger {
   ) {
     this.selectBalance = db.prepare('SELECT balance FROM ledger_accounts WHERE account = ?').pluck();
     this.selectTransfer = db.prepare('SELECT id, kind, fingerprint, at, result FROM ledger_transfers WHERE key = ?');
-    this.insertTransfer = db.prepare('INSERT INTO ledger_transfers (id, key, kind, fingerprint, at, result) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insertTransfer = db.prepare('INSERT INTO ledger_transfers (id, key, kind, fingerprint, at, ref, amount, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.selectTotal = db.prepare('SELECT coalesce(sum(amount), 0) AS amount, count(*) AS transfers FROM ledger_transfers WHERE ref = ? AND kind = ?');
     this.insertEntry = db.prepare('INSERT INTO ledger_entries (transfer_id, account, delta, balance) VALUES (?, ?, ?, ?)');
     this.upsertAccount = db.prepare(
       'INSERT INTO ledger_accounts (account, balance, updated_at) VALUES (?, ?, ?) ON CONFLICT (account) DO UPDATE SET balance = excluded.balance, updated_at = excluded.updated_at',
@@ -160,6 +169,10 @@ export class SqliteLedger implements Ledger {
       this.balances.set(account, balance);
     }
     return balance;
+  }
+
+  totalOf(ref: string, kind: TransferKind): { amount: number; transfers: number } {
+    return this.selectTotal.get(ref, kind) as { amount: number; transfers: number };
   }
 
   transfer(cmd: TransferCommand): Promise<TransferDone> {
@@ -210,7 +223,8 @@ export class SqliteLedger implements Ledger {
     const touched = new Map<string, [balance: number, at: number]>();
     for (const q of batch) {
       const { cmd } = q;
-      this.insertTransfer.run(q.id, cmd.key, cmd.kind, q.fingerprint, cmd.at, JSON.stringify({ balances: q.balances, meta: cmd.meta ?? {} }));
+      const amount = cmd.legs.reduce((sum, leg) => sum + Math.max(0, leg.delta), 0);
+      this.insertTransfer.run(q.id, cmd.key, cmd.kind, q.fingerprint, cmd.at, cmd.ref ?? null, amount, JSON.stringify({ balances: q.balances, meta: cmd.meta ?? {}, note: cmd.note ?? {} }));
       for (const leg of cmd.legs) {
         const balance = q.balances[leg.account]!;
         this.insertEntry.run(q.id, leg.account, leg.delta, balance);
@@ -231,7 +245,7 @@ export class SqliteLedger implements Ledger {
     for (const q of batch) {
       this.inFlight.delete(q.cmd.key);
       if (err) q.reject(new LedgerError('STORAGE', `transfer ${q.cmd.key} not stored: ${err.message}`));
-      else q.resolve({ transferId: q.id, key: q.cmd.key, kind: q.cmd.kind, at: q.cmd.at, balances: q.balances, meta: { ...(q.cmd.meta ?? {}) }, replayed: false });
+      else q.resolve({ transferId: q.id, key: q.cmd.key, kind: q.cmd.kind, at: q.cmd.at, balances: q.balances, meta: { ...(q.cmd.meta ?? {}) }, note: { ...(q.cmd.note ?? {}) }, replayed: false });
     }
   }
 }
@@ -241,8 +255,8 @@ function keyReused(key: string): LedgerError {
 }
 
 function replay(key: string, stored: StoredTransfer): TransferDone {
-  const { balances, meta } = JSON.parse(stored.result) as { balances: Record<string, number>; meta: Record<string, string | number> };
-  return { transferId: stored.id, key, kind: stored.kind, at: stored.at, balances, meta, replayed: true };
+  const { balances, meta, note } = JSON.parse(stored.result) as Pick<TransferDone, 'balances' | 'meta' | 'note'>;
+  return { transferId: stored.id, key, kind: stored.kind, at: stored.at, balances, meta, note, replayed: true };
 }
 
 /** The identity of a transfer's parameters: the same key must come with the same ones. */
@@ -251,7 +265,7 @@ function fingerprintOf(cmd: TransferCommand): string {
   const meta = Object.keys(cmd.meta ?? {})
     .sort()
     .map((k) => [k, cmd.meta![k]]);
-  return JSON.stringify([cmd.kind, legs, meta]);
+  return JSON.stringify([cmd.kind, legs, meta, cmd.ref ?? null]);
 }
 
 function checkTransfer(cmd: TransferCommand): void {

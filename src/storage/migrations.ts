@@ -127,8 +127,11 @@ export const migrations: readonly Migration[] = [
         kind        TEXT    NOT NULL,
         fingerprint TEXT    NOT NULL,
         at          INTEGER NOT NULL,
+        ref         TEXT,
+        amount      INTEGER NOT NULL,
         result      TEXT    NOT NULL
       );
+      CREATE INDEX ledger_transfers_ref ON ledger_transfers (ref, kind) WHERE ref IS NOT NULL;
       CREATE TABLE ledger_entries (
         transfer_id INTEGER NOT NULL,
         account     TEXT    NOT NULL,
@@ -137,6 +140,22 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (transfer_id, account)
       ) WITHOUT ROWID;
       CREATE INDEX ledger_entries_account ON ledger_entries (account, transfer_id);
+    `,
+  },
+  {
+    description: 'the gift catalog, managed through the admin API',
+    sql: `
+      CREATE TABLE gifts (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        price      INTEGER NOT NULL,
+        image      TEXT    NOT NULL,
+        icon       TEXT    NOT NULL,
+        type       INTEGER NOT NULL,
+        sort       INTEGER NOT NULL,
+        active     INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
     `,
   },
 ];

@@ -1,5 +1,6 @@
 import { bookingOps, bookingPushes } from './booking.js';
 import { chatOps, chatPushes } from './chat.js';
+import { giftOps, giftPushes } from './gift.js';
 import { inviteOps, invitePushes } from './invite.js';
 import { presenceOps, presencePushes } from './presence.js';
 import { roomOps, roomPushes } from './room.js';
@@ -8,9 +9,9 @@ import { showOps, showPushes } from './show.js';
 import { walletOps, walletPushes } from './wallet.js';
 
 /** Every request op the server accepts, by name. Add a new area's ops here. */
-export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps } as const;
+export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps } as const;
 /** Every push the server sends, by name. */
-export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes } as const;
+export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;
