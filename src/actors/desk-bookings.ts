@@ -1,7 +1,8 @@
-import type { Booking, DeskMsg, DeskRules, DeskState, Show } from './desk.js';
+import { withCharges, type ChargeRequest } from './desk-billing.js';
+import type { Booking, DeskMsg, DeskRules, DeskState } from './desk.js';
 import { same } from './desk.js';
 import { othersBusy } from './desk-invites.js';
-import { endShowNow, enterShow } from './desk-show.js';
+import { endShowNow, enterShow, newShow } from './desk-show.js';
 import { emit, fail, ok, push, type Effect, type Step } from './effects.js';
 import type { Deadline } from './shell.js';
 
@@ -134,12 +135,14 @@ export function enterBooking(s: DeskState, msg: Msg<'booking-enter'>, now: numbe
   let state = replace(s, marked);
   const effects: Effect[] = [];
   const writes: NonNullable<Step<DeskState>['writes']> = [];
+  let holds: ChargeRequest[] = [];
   if (!s.show) {
-    const show: Show = {
-      id: msg.showId, hostId: b.hostId, viewerId: b.viewerId, host: b.host, viewer: b.viewer, status: 'accepted', acceptedAt: now,
-      bookingId: b.id, notBefore: b.startsAt, hostIn: false, viewerIn: false, hostEnterBy: null, startsAt: null, startedAt: null,
-      viewerEnterBy: null, closesAt: null, nextTickAt: null, hostAwayUntil: null, viewerAwayUntil: null,
-    };
+    const { show, charges } = newShow(
+      { id: msg.showId, hostId: b.hostId, viewerId: b.viewerId, host: b.host, viewer: b.viewer, bookingId: b.id, notBefore: b.startsAt, hostEnterBy: null },
+      now,
+      rules,
+    );
+    holds = charges;
     // As when an invitation is accepted: the host's pending invitations are answered "busy".
     const others = othersBusy(state.invites, now);
     state = { ...state, show, invites: [] };
@@ -151,7 +154,7 @@ export function enterBooking(s: DeskState, msg: Msg<'booking-enter'>, now: numbe
     );
   }
   const entered = enterShow(state, state.show!.id, msg.userId, now, rules);
-  return { state: entered.state, effects: [...effects, ...entered.effects], writes: [...writes, ...(entered.writes ?? [])] };
+  return withCharges({ state: entered.state, effects: [...effects, ...entered.effects], writes: [...writes, ...(entered.writes ?? [])] }, holds, now);
 }
 
 export function bookingDeadlines(bookings: Booking[], rules: DeskRules): Deadline<DeskMsg>[] {

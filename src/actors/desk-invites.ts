@@ -1,7 +1,8 @@
 import { emit, fail, ok, push, type Effect, type Step } from './effects.js';
-import type { DeskMsg, DeskRules, DeskState, Invite, Show } from './desk.js';
+import type { DeskMsg, DeskRules, DeskState, Invite } from './desk.js';
 import { same } from './desk.js';
-import { showView } from './desk-show.js';
+import { withCharges } from './desk-billing.js';
+import { newShow, showView } from './desk-show.js';
 
 type Msg<T extends DeskMsg['t']> = Extract<DeskMsg, { t: T }>;
 
@@ -70,14 +71,14 @@ export function answerInvite(s: DeskState, msg: Msg<'answer'>, now: number, rule
     };
   }
   if (s.show) return same(s, [fail('USER_BUSY', 'the host is in a private show')]);
-  const show: Show = {
-    id: msg.showId, hostId: s.hostId, viewerId: invite.viewerId, host: invite.host, viewer: invite.viewer, status: 'accepted',
-    acceptedAt: now, bookingId: null, notBefore: null, hostIn: false, viewerIn: false, hostEnterBy: now + rules.hostEnterMs, startsAt: null, startedAt: null,
-    viewerEnterBy: null, closesAt: null, nextTickAt: null, hostAwayUntil: null, viewerAwayUntil: null,
-  };
+  const { show, charges } = newShow(
+    { id: msg.showId, hostId: s.hostId, viewerId: invite.viewerId, host: invite.host, viewer: invite.viewer, bookingId: null, notBefore: null, hostEnterBy: now + rules.hostEnterMs },
+    now,
+    rules,
+  );
   const view = showView(show, rules, inviter);
   const others = othersBusy(s.invites.filter((i) => i.id !== invite.id), now);
-  return {
+  return withCharges({
     state: { ...s, invites: [], show },
     effects: [
       emit({ kind: 'show.opened', showId: show.id, hostId: show.hostId, viewerId: show.viewerId }),
@@ -90,7 +91,7 @@ export function answerInvite(s: DeskState, msg: Msg<'answer'>, now: number, rule
       ...others.writes,
       { t: 'show.new', showId: show.id, hostId: show.hostId, viewerId: show.viewerId, inviteId: invite.id, at: now },
     ],
-  };
+  }, charges, now);
 }
 
 /** The host went into a show: its other pending invitations are answered "busy" (declined if received, withdrawn if sent). */

@@ -1,9 +1,30 @@
 import { emit, fail, ok, push, type Effect, type Step } from './effects.js';
+import { billIfDue, chargesAtEnd, nextBillAt, withCharges, type ChargeRequest } from './desk-billing.js';
 import type { DeskMsg, DeskRules, DeskState, Show } from './desk.js';
 import { same } from './desk.js';
+import type { Profile } from '../protocol/schemas.js';
 import type { Deadline } from './shell.js';
 
-type EndReason = 'viewer_closed' | 'host_closed' | 'countdown' | 'abnormal' | 'host_no_show' | 'viewer_no_show';
+export type EndReason = 'viewer_closed' | 'host_closed' | 'countdown' | 'abnormal' | 'host_no_show' | 'viewer_no_show' | 'no_credit';
+
+/**
+ * A new show, accepted now, at the configured price per minute; its first
+ * minute is held from the viewer's credits at once (see desk-billing).
+ */
+export function newShow(
+  fields: { id: number; hostId: number; viewerId: number; host: Profile; viewer: Profile; bookingId: number | null; notBefore: number | null; hostEnterBy: number | null },
+  now: number,
+  rules: DeskRules,
+): { show: Show; charges: ChargeRequest[] } {
+  const show: Show = {
+    ...fields, status: 'accepted', acceptedAt: now, hostIn: false, viewerIn: false, startsAt: null, startedAt: null,
+    viewerEnterBy: null, closesAt: null, nextTickAt: null, hostAwayUntil: null, viewerAwayUntil: null,
+    price: rules.pricePerMin, held: rules.pricePerMin > 0 ? 'pending' : 'no', billed: 0, billing: null, spent: 0, earned: 0,
+  };
+  // A free show (price 0) holds and bills nothing.
+  if (show.price === 0) return { show, charges: [] };
+  return { show, charges: [{ what: 'hold', showId: show.id, hostId: show.hostId, viewerId: show.viewerId, minute: 0, price: show.price }] };
+}
 
 const streamOf = (s: Show) => `show${s.id}-u${s.viewerId}`;
 
@@ -24,6 +45,8 @@ export function showView(s: Show, media: Pick<DeskRules, 'mediaPushUrl' | 'media
     startedAt: s.startedAt,
     viewerEnterBy: s.viewerEnterBy,
     closesAt: s.closesAt,
+    pricePerMinute: s.price,
+    minutesBilled: s.billed,
     viewerVideo: video,
     videoUrl: video ? media.mediaPlayUrl.replaceAll('{stream}', streamOf(s)) : null,
     pushUrl: video && forUserId === s.viewerId ? media.mediaPushUrl.replaceAll('{stream}', streamOf(s)) : null,
@@ -50,9 +73,10 @@ const ours = (s: DeskState, showId: number, userId: number): Show | undefined =>
   s.show && s.show.id === showId && (userId === s.show.hostId || userId === s.show.viewerId) ? s.show : undefined;
 
 /**
- * The billing hooks of the next issue sit where the show starts (`startedAt`,
- * journaled with the `show.start` row), at its minute boundaries (deadlines at
- * startedAt + k minutes, to be added to showDeadlines) and where it ends (end()).
+ * Billing (desk-billing): the hold is asked for when the show is created, the
+ * first minute when it starts (`startedAt`, journaled with the `show.start`
+ * row) and its hold has committed, each later minute at startedAt + k minutes
+ * (a deadline), and at the end a hold that paid no minute is released.
  */
 export function enterShow(s: DeskState, showId: number, userId: number, now: number, rules: DeskRules): Step<DeskState> {
   const show = ours(s, showId, userId);
@@ -74,7 +98,7 @@ export function enterShow(s: DeskState, showId: number, userId: number, now: num
   }
   // A zero countdown starts the show at once.
   const advanced = advance(next, now, rules);
-  return finish(s, advanced, [ok(showView(advanced.show ?? next, rules, userId)), ...effects]);
+  return finish(s, advanced, [ok(showView(advanced.show ?? next, rules, userId)), ...effects], now);
 }
 
 export function closeShow(s: DeskState, showId: number, by: number, countdownMs: number, now: number, rules: DeskRules): Step<DeskState> {
@@ -82,22 +106,22 @@ export function closeShow(s: DeskState, showId: number, by: number, countdownMs:
   if (!show) return same(s, [fail('SHOW_NOT_FOUND')]);
   if (by === show.viewerId) {
     if (countdownMs > 0) return same(s, [fail('BAD_PARAMETER', 'only the host closes with a countdown')]);
-    return finish(s, end(show, now, 'viewer_closed'), [ok()]);
+    return finish(s, end(show, now, 'viewer_closed'), [ok()], now);
   }
   // A second countdown close leaves the running countdown as it is.
   if (countdownMs > 0 && show.status === 'closing') return same(s, [ok()]);
   // A countdown only for a running show; before the start there is nothing to count down.
-  if (countdownMs <= 0 || show.status !== 'live') return finish(s, end(show, now, 'host_closed'), [ok()]);
+  if (countdownMs <= 0 || show.status !== 'live') return finish(s, end(show, now, 'host_closed'), [ok()], now);
   const closesAt = now + countdownMs;
   const next: Show = { ...show, status: 'closing', closesAt, nextTickAt: nextTick(now, closesAt, rules) };
-  return finish(s, { show: next, effects: both(next, 'show.closing', { showId, closesAt, secondsLeft: secondsLeft(closesAt, now) }), writes: [] }, [ok()]);
+  return finish(s, { show: next, effects: both(next, 'show.closing', { showId, closesAt, secondsLeft: secondsLeft(closesAt, now) }), writes: [], charges: [] }, [ok()], now);
 }
 
 export function showAdvance(s: DeskState, now: number, rules: DeskRules): Step<DeskState> {
   if (!s.show) return same(s, []);
   const r = advance(s.show, now, rules);
   if (r.show === s.show) return same(s, r.effects);
-  return finish(s, r, []);
+  return finish(s, r, [], now);
 }
 
 export function showAway(s: DeskState, userId: number, since: number, rules: DeskRules): Step<DeskState> {
@@ -138,6 +162,7 @@ export function showDeadlines(show: Show | null): Deadline<DeskMsg>[] {
   add('close', show.closesAt);
   add('host-away', show.hostAwayUntil);
   add('viewer-away', show.viewerAwayUntil);
+  add('bill', nextBillAt(show));
   return due;
 }
 
@@ -146,6 +171,7 @@ interface Advanced {
   show: Show | null;
   effects: Effect[];
   writes: NonNullable<Step<DeskState>['writes']>;
+  charges: ChargeRequest[];
 }
 
 /** Moves the show along every deadline that is due at `now`, in time order of what matters. */
@@ -164,7 +190,7 @@ function advance(show: Show, now: number, rules: DeskRules): Advanced {
   }
   const ended = (reason: EndReason): Advanced => {
     const e = end(s, now, reason);
-    return { show: null, effects: [...effects, ...e.effects], writes: [...writes, ...e.writes] };
+    return { show: null, effects: [...effects, ...e.effects], writes: [...writes, ...e.writes], charges: e.charges };
   };
   if (s.hostEnterBy !== null && now >= s.hostEnterBy) return ended('host_no_show');
   if (s.viewerEnterBy !== null && now >= s.viewerEnterBy) return ended('viewer_no_show');
@@ -174,26 +200,36 @@ function advance(show: Show, now: number, rules: DeskRules): Advanced {
     s = { ...s, nextTickAt: nextTick(now, s.closesAt, rules) };
     effects.push(...both(s, 'show.closing', { showId: s.id, closesAt: s.closesAt, secondsLeft: secondsLeft(s.closesAt!, now) }));
   }
-  return { show: s, effects, writes };
+  // A minute that starts while the show is still on is billed (ends were checked first).
+  const billed = billIfDue(s, now);
+  return { show: billed.show, effects, writes, charges: billed.charges };
 }
 
 /** Ends the desk's show now (a booking judged missed). */
-export function endShowNow(s: DeskState, now: number, reason: EndReason): Step<DeskState> {
-  return s.show ? finish(s, end(s.show, now, reason), []) : same(s, []);
+export function endShowNow(s: DeskState, now: number, reason: EndReason, first: Effect[] = []): Step<DeskState> {
+  return s.show ? finish(s, end(s.show, now, reason), first, now) : same(s, first);
+}
+
+/** Moves the show along after its billing changed (a hold or a minute committed). */
+export function showBilled(s: DeskState, now: number, rules: DeskRules, first: Effect[]): Step<DeskState> {
+  if (!s.show) return same(s, first);
+  return finish(s, advance(s.show, now, rules), first, now);
 }
 
 function end(show: Show, now: number, reason: EndReason): Advanced {
   const durationSec = show.startedAt === null ? 0 : Math.max(0, Math.floor((now - show.startedAt) / 1000));
-  const d = { showId: show.id, reason, startedAt: show.startedAt, endedAt: now, durationSec };
+  // The settlement (001 §15/§16): minutes billed and their credits, as committed by the time the show ended.
+  const d = { showId: show.id, reason, startedAt: show.startedAt, endedAt: now, durationSec, pricePerMinute: show.price, minutesBilled: show.billed, spent: show.spent, earned: show.earned };
   return {
     show: null,
     effects: [...both(show, 'show.ended', d), emit({ kind: 'show.ended', showId: show.id, hostId: show.hostId, viewerId: show.viewerId })],
     writes: [{ t: 'show.end', showId: show.id, at: now, reason, durationSec }],
+    charges: chargesAtEnd(show),
   };
 }
 
-function finish(s: DeskState, r: Advanced, first: Effect[]): Step<DeskState> {
-  return { state: { ...s, show: r.show }, effects: [...first, ...r.effects], writes: r.writes };
+function finish(s: DeskState, r: Advanced, first: Effect[], now: number): Step<DeskState> {
+  return withCharges({ state: { ...s, show: r.show }, effects: [...first, ...r.effects], writes: r.writes }, r.charges, now);
 }
 
 function nextTick(now: number, closesAt: number, rules: DeskRules): number | null {

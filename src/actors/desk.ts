@@ -4,7 +4,8 @@ import type { InviteRow } from '../storage/private-shows.js';
 import type { Effect, Step } from './effects.js';
 import { answerBooking, bookingDeadlines, bookingDue, cancelBooking, enterBooking, newBooking, settleEndedBooking } from './desk-bookings.js';
 import { answerInvite, cancelInvite, expireInvite, newInvite } from './desk-invites.js';
-import { closeShow, enterShow, showAdvance, showAway, showBack, showDeadlines, showRestarted, showVideo, showView } from './desk-show.js';
+import { applyCharge, chargeDeadlines, retryCharges, type Charge, type ChargeResult } from './desk-billing.js';
+import { closeShow, endShowNow, enterShow, showAdvance, showAway, showBack, showBilled, showDeadlines, showRestarted, showVideo, showView } from './desk-show.js';
 import { ok } from './effects.js';
 import type { ActorDef } from './shell.js';
 
@@ -32,6 +33,8 @@ export interface DeskRules {
   /** Media URL templates of the viewer's video ({stream} is replaced), from configuration. */
   mediaPushUrl: string;
   mediaPlayUrl: string;
+  /** Credits per started minute of a private show, fixed when the show is created. */
+  pricePerMin: number;
 }
 
 /** A booking not settled yet: its stored row, with who has entered its show. */
@@ -67,6 +70,16 @@ export interface Show {
   viewerAwayUntil: number | null;
   /** The viewer is pushing video to the host (5.8, 7.48). */
   viewerVideo?: boolean;
+  /** Credits per started minute. */
+  price: number;
+  /** The first minute's hold: asked for ('pending'), committed ('yes'), refused ('no'). */
+  held: 'pending' | 'yes' | 'no';
+  /** Minutes paid (committed), and the minute being charged now. */
+  billed: number;
+  billing: number | null;
+  /** Credits the viewer paid and the host earned so far (committed). */
+  spent: number;
+  earned: number;
 }
 
 /**
@@ -84,6 +97,8 @@ export interface DeskState {
   /** Bookings not settled yet (pending, accepted, due). */
   bookings: Booking[];
   show: Show | null;
+  /** Credits moves asked of the ledger and not confirmed yet (asked again until they are). */
+  charges: Charge[];
 }
 
 export type DeskMsg =
@@ -106,10 +121,14 @@ export type DeskMsg =
   | { t: 'booking-answer'; bookingId: number; by: number; accept: boolean }
   /** A booking's next step is due: expiry, reminder or judgement, by its status. */
   | { t: 'booking-due'; bookingId: number }
-  | { t: 'booking-enter'; bookingId: number; userId: number; showId: number };
+  | { t: 'booking-enter'; bookingId: number; userId: number; showId: number }
+  /** The ledger's answer to one of the desk's charges. */
+  | ChargeResult
+  /** Some charge went unanswered for a while (or the server restarted): ask again. */
+  | { t: 'charge-retry' };
 
 export function initialDeskState(id: string): DeskState {
-  return { hostId: Number(id), invites: [], bookings: [], show: null };
+  return { hostId: Number(id), invites: [], bookings: [], show: null, charges: [] };
 }
 
 export const same = (s: DeskState, effects: Effect[]): Step<DeskState> => ({ state: s, effects });
@@ -158,6 +177,16 @@ function reduce(s: DeskState, msg: DeskMsg, now: number, rules: DeskRules): Step
       return bookingDue(s, msg.bookingId, now, rules);
     case 'booking-enter':
       return enterBooking(s, msg, now, rules);
+    case 'charged': {
+      // An answer to a charge no longer waiting (a retry's second answer) changes nothing.
+      if (!s.charges.some((c) => c.key === msg.key)) return same(s, []);
+      const r = applyCharge(s, msg);
+      if (!r.end) return showBilled(r.state, now, rules, r.effects);
+      const refused = r.state.show ? { ...r.state, show: { ...r.state.show, held: r.state.show.held === 'pending' ? ('no' as const) : r.state.show.held, billing: null } } : r.state;
+      return endShowNow(refused, now, 'no_credit', r.effects);
+    }
+    case 'charge-retry':
+      return retryCharges(s, now);
   }
 }
 
@@ -170,11 +199,13 @@ export function deskActor(rules: DeskRules): ActorDef<DeskState, DeskMsg> {
       ...s.invites.map((i) => ({ id: `invite:${i.id}`, at: i.expiresAt, msg: { t: 'expire', inviteId: i.id } as DeskMsg })),
       ...showDeadlines(s.show),
       ...bookingDeadlines(s.bookings, rules),
+      ...chargeDeadlines(s),
     ],
-    // Snapshots of desks from before bookings existed.
+    // Snapshots of desks from before bookings and billing existed.
     fromSnapshot: (data) => {
       const d = data as DeskState;
-      return { ...d, bookings: d.bookings ?? [] };
+      const show = d.show && { ...{ price: 0, held: 'no' as const, billed: 0, billing: null, spent: 0, earned: 0 }, ...d.show };
+      return { ...d, bookings: d.bookings ?? [], charges: d.charges ?? [], show };
     },
   };
 }

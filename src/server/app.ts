@@ -33,6 +33,7 @@ import { Bookings } from './bookings.js';
 import { PrivateShows } from './private-shows.js';
 import { NO_FOLLOWERS, RoomService, type FollowerProvider } from './rooms.js';
 import { SessionRegistry } from './sessions.js';
+import { Billing } from './billing.js';
 import { GiftService } from './gifts.js';
 import { Wallet } from './wallet.js';
 
@@ -91,6 +92,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     push: (userId, op, d) => void sessions.push(userId, op, d),
     publish,
     emit: (event) => {
+      if (event.kind === 'show.charge') return billing.charge(event.charge);
       if (event.kind === 'show.opened' || event.kind === 'show.ended') return privateShows.onEvent(event);
       roomService.onEvent(event);
       if (event.kind === 'room.closed') channels.closed(topicOf(event.roomId));
@@ -129,6 +131,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       maxBookingsPerHost: config.maxBookingsPerHost,
       mediaPushUrl: config.mediaPushUrl,
       mediaPlayUrl: config.mediaPlayUrl,
+      pricePerMin: config.showPricePerMin,
     }),
   });
   const presence = new Singleton<PresenceState, PresenceMsg>(runtime, presenceActor, common);
@@ -184,6 +187,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     presence,
     lanes,
     rooms: roomService,
+    creditsOf: (userId) => wallet.credits(userId),
   });
   const bookings = new Bookings({
     config,
@@ -199,6 +203,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   const ledger = new SqliteLedger(db, engine);
   const wallet = new Wallet({ ledger, sessions, logger, clock });
+  const billing: Billing = new Billing({ config, clock, logger, wallet, sessions, report: (hostId, result) => desks.tell(hostId, result) });
   const catalog = new GiftCatalog(db, engine);
   const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, rooms: roomService, shows: privateShows, sessions, publish });
   metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, presence: 1 }) };

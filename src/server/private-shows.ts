@@ -45,6 +45,8 @@ export class PrivateShows {
       presence: Singleton<PresenceState, PresenceMsg>;
       lanes: Lanes;
       rooms: RoomService;
+      /** A user's credits now (the wallet's). */
+      creditsOf(userId: number): number;
     },
   ) {
     const last = deps.store.lastIds();
@@ -108,6 +110,12 @@ export class PrivateShows {
     return live.length;
   }
 
+  /** A paid show needs its first minute in the viewer's credits (the hold taken at acceptance is the real check). */
+  private checkAffords(viewerId: number): void {
+    const price = this.deps.config.showPricePerMin;
+    if (price > 0 && this.deps.creditsOf(viewerId) < price) throw new ProtocolError('INSUFFICIENT_CREDIT', `a private show costs ${price} credits per minute`);
+  }
+
   /** invite.send: `me` invites `targetId` (the other role). */
   async send(me: Session, targetId: number) {
     const { sessions, store, config, clock, desks } = this.deps;
@@ -117,6 +125,7 @@ export class PrivateShows {
     if (target.role === me.role) throw new ProtocolError('BAD_PARAMETER', `user ${targetId} is not a ${me.role === 'viewer' ? 'host' : 'viewer'}`);
     const [host, viewer] = me.role === 'host' ? [me, target] : [target, me];
     if (this.inShow(viewer.userId)) throw new ProtocolError('USER_BUSY', 'the viewer is in a private show');
+    this.checkAffords(viewer.userId);
     if (me.role === 'viewer' && store.sentPending(me.userId, 'viewer', clock.now()).length >= config.maxInvitesPerViewer) {
       throw new ProtocolError('TOO_MANY_INVITES', `at most ${config.maxInvitesPerViewer} pending`);
     }
@@ -142,6 +151,7 @@ export class PrivateShows {
     const acceptNow = async () => {
       // Inside the viewer's lane: no other show can be created for this viewer meanwhile.
       if (this.inShow(viewerId)) throw new ProtocolError('USER_BUSY', 'the viewer is in a private show');
+      this.checkAffords(viewerId);
       return desks.ask<ShowReply>(ref.hostId, { ...msg, showId: this.nextShowId++ });
     };
     const show = me.userId === viewerId ? await acceptNow() : await lanes.run(viewerId, acceptNow, { shed: false });

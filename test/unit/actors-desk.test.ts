@@ -5,7 +5,7 @@ import { decode, encode } from '../../src/protocol/codec.js';
 
 const rules = { inviteTtlMs: 30_000, maxInvitesPerHost: 2, countdownMs: 10_000, hostEnterMs: 60_000, viewerEnterMs: 60_000, awayGraceMs: 45_000, tickMs: 1000,
   bookingMinLeadMs: 120_000, bookingMaxAheadMs: 86_400_000, bookingRemindMs: 60_000, bookingJudgeMs: 300_000, maxBookingsPerHost: 10,
-  mediaPushUrl: 'rtmp://m/{stream}', mediaPlayUrl: 'https://m/{stream}.flv' };
+  mediaPushUrl: 'rtmp://m/{stream}', mediaPlayUrl: 'https://m/{stream}.flv', pricePerMin: 0 };
 const profile = { nickname: 'n', avatar: '', gender: '' as const, level: 0 };
 const def = deskActor(rules);
 

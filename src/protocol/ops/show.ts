@@ -26,6 +26,8 @@ export const ShowView = Type.Object({
   startedAt: MaybeMillis('when the show started (per-minute billing counts from here)'),
   viewerEnterBy: MaybeMillis('after the start, until the viewer entered: the show ends ("viewer_no_show") if the viewer has not entered by then'),
   closesAt: MaybeMillis('while closing: when the show ends'),
+  pricePerMinute: SafeInt({ minimum: 0, description: 'credits per started minute, fixed when the show was created (LIVE_SHOW_PRICE_PER_MIN; 0: free)' }),
+  minutesBilled: SafeInt({ minimum: 0, description: 'minutes paid so far' }),
   viewerVideo: Type.Boolean({ description: 'the viewer is pushing video to the host (show.video)' }),
   videoUrl: Type.Union([Type.String(), Type.Null()], { description: 'while the viewer pushes: where the host plays it (seed man_video_url; LIVE_MEDIA_PLAY_URL)' }),
   pushUrl: Type.Union([Type.String(), Type.Null()], {
@@ -41,8 +43,9 @@ export const EndReason = Type.Union(
     Type.Literal('abnormal'),
     Type.Literal('host_no_show'),
     Type.Literal('viewer_no_show'),
+    Type.Literal('no_credit'),
   ],
-  { description: 'who or what ended the show' },
+  { description: 'who or what ended the show; no_credit: the viewer could not pay the hold or a minute' },
 );
 
 const ByShow = Type.Object({ showId: ShowId }, { additionalProperties: false });
@@ -137,6 +140,19 @@ export const showPushes = {
       startedAt: MaybeMillis('null when the show never started'),
       endedAt: Millis,
       durationSec: SafeInt({ minimum: 0, description: 'seconds from startedAt to endedAt (0 when it never started)' }),
+      pricePerMinute: SafeInt({ minimum: 0, description: 'credits per started minute (seed unitPrice)' }),
+      minutesBilled: SafeInt({
+        minimum: 0,
+        description: 'minutes paid (seed callTime): those whose payment had committed when the show ended; a minute still being charged at that instant is charged but not counted here',
+      }),
+      spent: SafeInt({ minimum: 0, description: 'credits the viewer paid for the minutes (seed callDiamond)' }),
+      earned: SafeInt({ minimum: 0, description: 'credits the host earned from them, the house cut taken (seed callPoint)' }),
     }),
+  }),
+  'show.kicked': definePush({
+    summary: 'To the viewer: you could not pay (the first minute\'s hold or a minute: 740); the show ends for both (show.ended, reason "no_credit").',
+    seed: '7.5',
+    stream: 'session',
+    data: Type.Object({ ...Ref, reason: Type.Literal('no_credit') }),
   }),
 };

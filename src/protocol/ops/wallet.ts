@@ -51,4 +51,24 @@ export const walletPushes = {
       at: Millis,
     }),
   }),
+  'wallet.low': definePush({
+    summary:
+      'In a paid private show, to its viewer: your credits pay for fewer than LIVE_LOW_CREDIT_MINUTES more minutes; top up `topUp` credits to reach that. ' +
+      'Pushed after the hold and after each paid minute while it holds. When a minute cannot be paid the show ends (show.kicked, then show.ended "no_credit").',
+    seed: '7.33',
+    stream: 'session',
+    data: Type.Object({
+      showId: SafeInt({ minimum: 1 }),
+      credits: Credits,
+      pricePerMinute: SafeInt({ minimum: 1 }),
+      minutesLeft: SafeInt({ minimum: 0, description: 'whole minutes your credits pay for' }),
+      topUp: SafeInt({ minimum: 1, description: 'credits to add to pay for LIVE_LOW_CREDIT_MINUTES minutes' }),
+    }),
+  }),
+  'wallet.rebate': definePush({
+    summary: 'To a viewer: part of a paid minute came back to you (LIVE_REBATE_PCT of the price, out of the house\'s cut); wallet.updated carries the net change.',
+    seed: '5.20',
+    stream: 'session',
+    data: Type.Object({ showId: SafeInt({ minimum: 1 }), minute: SafeInt({ minimum: 1 }), rebate: SafeInt({ minimum: 1 }), transferId: SafeInt({ minimum: 1 }) }),
+  }),
 };
