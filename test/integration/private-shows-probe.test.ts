@@ -618,7 +618,7 @@ t.test('disconnect: the viewer drops during the countdown and never comes back â
   await host.request('show.current', {});
   t.match(await host.request('show.current', {}), { show: { status: 'live' } }, 'still on a hair before the grace');
   ts.clock.advance(1);
-  t.same(await ended, { showId: show.showId, reason: 'abnormal', startedAt: entered.startsAt, endedAt: droppedAt + rules.showAwayGraceMs, durationSec: 35 });
+  t.same(await ended, { showId: show.showId, reason: 'abnormal', startedAt: entered.startsAt, endedAt: droppedAt + rules.showAwayGraceMs, durationSec: 35, pricePerMinute: 0, minutesBilled: 0, spent: 0, earned: 0 });
   t.equal(await statusOf(host, 100), 'online');
 });
 
