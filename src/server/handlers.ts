@@ -12,6 +12,7 @@ import type { Bookings } from './bookings.js';
 import type { PrivateShows } from './private-shows.js';
 import type { RoomService } from './rooms.js';
 import type { Session } from './sessions.js';
+import type { Barrage } from './barrage.js';
 import type { GiftService } from './gifts.js';
 import type { Wallet } from './wallet.js';
 
@@ -31,6 +32,7 @@ export interface HandlerDeps {
   bookings: Bookings;
   wallet: Wallet;
   gifts: GiftService;
+  barrage: Barrage;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -44,7 +46,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -89,7 +91,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     },
     'room.list': async (_ctx, d) => roomService.list(d.page, d.pageSize),
     'chat.send': async ({ session }, d) => roomService.say(session.userId, session.profile, d.text, 'message'),
-    'chat.barrage': async ({ session }, d) => roomService.say(session.userId, session.profile, d.text, 'barrage'),
+    'chat.barrage': ({ session, requestId }, d) => barrage.send(session, requestId, d),
     'chat.emoticons': async () => ({ emoticons: emoticons(config.emoticonBaseUrl) }),
     'invite.send': ({ session }, d) => shows.send(session, d.userId),
     'invite.cancel': ({ session }, d) => shows.cancel(session, d.inviteId),

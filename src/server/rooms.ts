@@ -226,17 +226,30 @@ export class RoomService {
    * round trip: lines that arrive together leave together (uWS then batches
    * them per viewer), which the actor's one-message-per-turn pace prevents.
    */
-  say(userId: number, profile: Profile, text: string, kind: 'message' | 'barrage'): { msgId: number } {
+  say(userId: number, profile: Profile, text: string, kind: 'message' | 'barrage', roomId = this.checkLine(userId)): { msgId: number } {
+    const msgId = this.allocateMsgId();
+    this.publishLine(roomId, msgId, userId, profile, text, kind);
+    return { msgId };
+  }
+
+  /** Whether `userId` may say a line now (in a room, not muted, within the rate, which this takes from): the room. */
+  checkLine(userId: number): number {
     const { config, clock } = this.deps;
     const roomId = this.currentRoom(userId);
     if (this.mutedIn.get(roomId)?.has(userId)) throw new ProtocolError('MUTED');
     let bucket = this.chatBuckets.get(userId);
     if (!bucket) this.chatBuckets.set(userId, (bucket = new TokenBucket(config.chatPerSec, config.chatBurst, clock.now())));
     if (!bucket.take(clock.now())) throw new ProtocolError('RATE_LIMITED', `at most ${config.chatPerSec} lines per second`);
-    const msgId = ++this.nextMsgId;
-    const line = { roomId, msgId, from: { userId, profile }, text, at: clock.now() };
+    return roomId;
+  }
+
+  allocateMsgId(): number {
+    return ++this.nextMsgId;
+  }
+
+  publishLine(roomId: number, msgId: number, userId: number, profile: Profile, text: string, kind: 'message' | 'barrage'): void {
+    const line = { roomId, msgId, from: { userId, profile }, text, at: this.deps.clock.now() };
     this.deps.publish(topicOf(roomId), kind === 'message' ? 'chat.message' : 'chat.barrage', line);
-    return { msgId };
   }
 
   list(page: number, pageSize: number) {

@@ -20,13 +20,26 @@ export const chatOps = {
     pushes: ['chat.message'],
   }),
   'chat.barrage': defineOp({
-    summary: `Send a barrage (danmaku) line across the room's video (at most ${BARRAGE_MAX_CHARS} characters). Free for now; paid once credits land.`,
+    summary:
+      `Send a barrage (danmaku) line across the room's video (at most ${BARRAGE_MAX_CHARS} characters). Costs LIVE_BARRAGE_PRICE credits ` +
+      "(0: free), paid to the room's host (house cut taken) in one committed transfer before the line is shown; a host's own barrage in their room is free. " +
+      'With `key` (or a resent request id of the same session) a retry answers the first reply and neither charges nor shows the line again; ' +
+      'the same key with another text or room is refused (753).',
     seed: '7.38, 7.39',
     roles: ['viewer', 'host'],
-    request: Type.Object({ text: Type.String({ minLength: 1, maxLength: BARRAGE_MAX_CHARS }) }, { additionalProperties: false }),
-    reply: Type.Object({ msgId: MsgId }),
-    errors: ['NOT_IN_ROOM', 'MUTED', 'RATE_LIMITED'],
-    pushes: ['chat.barrage'],
+    request: Type.Object(
+      {
+        text: Type.String({ minLength: 1, maxLength: BARRAGE_MAX_CHARS }),
+        key: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'idempotency key of this line, unique per sender' })),
+      },
+      { additionalProperties: false },
+    ),
+    reply: Type.Object({
+      msgId: MsgId,
+      credits: Type.Optional(SafeInt({ minimum: 0, description: 'when the line was paid: your credits right after it' })),
+    }),
+    errors: ['NOT_IN_ROOM', 'MUTED', 'RATE_LIMITED', 'INSUFFICIENT_CREDIT', 'KEY_REUSED'],
+    pushes: ['chat.barrage', 'wallet.updated'],
   }),
   'chat.emoticons': defineOp({
     summary: 'The emoticon list: codes a client may put in chat text and the images to show for them.',

@@ -1,0 +1,44 @@
+import type { Clock } from '../clock.js';
+import type { RequestOf, ReplyOf } from '../protocol/define.js';
+import type { Ops } from '../protocol/ops/index.js';
+import type { Config } from './config.js';
+import type { RoomService } from './rooms.js';
+import type { Session } from './sessions.js';
+import { userAccount, type Wallet } from './wallet.js';
+
+/**
+ * Barrage lines (7.38): free while LIVE_BARRAGE_PRICE is 0; otherwise each
+ * line is paid to the room's host (the house cut taken) in one committed
+ * transfer before it is shown, idempotent like gift.send (`key`, or the
+ * request id within a session). A host's own barrage in their room is free.
+ */
+export class Barrage {
+  constructor(private readonly deps: { config: Config; clock: Clock; rooms: RoomService; wallet: Wallet }) {}
+
+  async send(me: Session, requestId: number, d: RequestOf<Ops['chat.barrage']>): Promise<ReplyOf<Ops['chat.barrage']>> {
+    const { config, clock, rooms, wallet } = this.deps;
+    const price = config.barragePrice;
+    const roomId = rooms.checkLine(me.userId);
+    const hostId = rooms.hostOfRoom(roomId);
+    if (price === 0 || hostId === undefined || hostId === me.userId) return rooms.say(me.userId, me.profile, d.text, 'barrage', roomId);
+    const msgId = rooms.allocateMsgId();
+    const cut = Math.floor((price * config.houseCutPct) / 100);
+    const done = await wallet.move({
+      key: d.key ? `barrage:${me.userId}:k:${d.key}` : `barrage:${me.userId}:r:${me.id}:${requestId}`,
+      kind: 'barrage',
+      legs: [
+        { account: userAccount(me.userId), delta: -price },
+        { account: userAccount(hostId), delta: price - cut },
+        { account: 'house', delta: cut },
+      ].filter((l) => l.delta !== 0),
+      ref: `room:${roomId}`,
+      meta: { roomId, text: d.text },
+      note: { msgId },
+      at: clock.now(),
+    });
+    const first = Number(done.note.msgId);
+    // A replay answers the first reply and shows nothing again.
+    if (!done.replayed) rooms.publishLine(roomId, msgId, me.userId, me.profile, d.text, 'barrage');
+    return { msgId: first, credits: done.balances[userAccount(me.userId)]! };
+  }
+}
