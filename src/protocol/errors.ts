@@ -39,6 +39,7 @@ export const ERRORS = {
   BOOKING_STARTED: { code: 752, msg: 'someone entered this booking\'s show: close the show instead', seed: '' },
   GIFT_NOT_FOUND: { code: 730, msg: 'no such gift', seed: '002 730' },
   INSUFFICIENT_CREDIT: { code: 740, msg: 'not enough credits', seed: '002 740' },
+  NOT_IN_BACKPACK: { code: 754, msg: 'you do not hold that many of this gift in your backpack', seed: '' },
   KEY_REUSED: { code: 753, msg: 'this request key was used before for a different request', seed: '' },
   INTERNAL: { code: 900, msg: 'internal server error', seed: '' },
   UNKNOWN_OP: { code: 901, msg: 'unknown op', seed: '' },

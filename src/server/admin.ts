@@ -10,6 +10,7 @@ import type { TransferDone } from '../storage/ledger.js';
 import { bearerToken } from './auth.js';
 import { refuse, sendJson, type HttpStatus } from './http.js';
 import type { RoomService } from './rooms.js';
+import { bagAccount, type Backpack } from './backpack.js';
 import { userAccount, type Wallet } from './wallet.js';
 
 /**
@@ -53,12 +54,24 @@ const GiftBody = Type.Object(
 );
 const giftCheck = TypeCompiler.Compile(GiftBody);
 
+const Grant = Type.Object(
+  {
+    key: OrderId,
+    giftId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    count: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    reason: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+);
+const grantCheck = TypeCompiler.Compile(Grant);
+
 export interface AdminDeps {
   token: string;
   logger: Logger;
   rooms: RoomService;
   wallet: Wallet;
   catalog: GiftCatalog;
+  backpack: Backpack;
   audit: () => AuditReport;
   now: () => number;
 }
@@ -141,6 +154,11 @@ export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
     const { key, amount, reason } = body as Static<typeof Adjustment>;
     return receipt(await deps.wallet.adjust(userId, key, amount, reason), userId);
   });
+  route('post', '/admin/users/:id/backpack', grantCheck, USER, async (userId, body) => {
+    const { key, giftId, count, reason } = body as Static<typeof Grant>;
+    const done = await deps.backpack.grant(userId, giftId, count, `grant:${key}`, 'granted', { reason });
+    return { transferId: done.transferId, count: done.balances[bagAccount(userId, giftId)]!, replayed: done.replayed, at: done.at };
+  });
   route('get', '/admin/users/:id/balance', null, USER, async (userId) => ({ userId, credits: deps.wallet.credits(userId) }));
   route('get', '/admin/ledger/audit', null, NONE, async () => deps.audit());
 
@@ -157,6 +175,7 @@ const STATUS_OF: Partial<Record<ErrorName, HttpStatus>> = {
   INVALID_ROOM: 404,
   INSUFFICIENT_CREDIT: 409,
   KEY_REUSED: 409,
+  GIFT_NOT_FOUND: 404,
   BAD_PARAMETER: 400,
 };
 

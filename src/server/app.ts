@@ -33,6 +33,7 @@ import { Bookings } from './bookings.js';
 import { PrivateShows } from './private-shows.js';
 import { NO_FOLLOWERS, RoomService, type FollowerProvider } from './rooms.js';
 import { SessionRegistry } from './sessions.js';
+import { Backpack } from './backpack.js';
 import { Barrage } from './barrage.js';
 import { Billing } from './billing.js';
 import { GiftService } from './gifts.js';
@@ -206,7 +207,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const wallet = new Wallet({ ledger, sessions, logger, clock });
   const billing: Billing = new Billing({ config, clock, logger, wallet, sessions, report: (hostId, result) => desks.tell(hostId, result) });
   const catalog = new GiftCatalog(db, engine);
-  const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, rooms: roomService, shows: privateShows, sessions, publish });
+  const backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, sessions });
+  const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish });
   metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, presence: 1 }) };
 
   // Deadline timers are armed from the index (holders recover when due); open rooms come back before traffic does.
@@ -226,7 +228,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
       admission,
       lanes,
       roomFramesSince: (topic, seq) => channels.since(topic, seq),
@@ -235,7 +237,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       login: (s) => users.ask(s.userId, { t: 'login', sessionId: s.id, role: s.role, profile: s.profile }, { shed: false, timeoutMs: Infinity }),
     }),
   );
-  mountAdminRoutes(app, { token: config.adminToken, logger, rooms: roomService, wallet, catalog, audit: () => auditLedger(db), now: () => clock.now() });
+  mountAdminRoutes(app, { token: config.adminToken, logger, rooms: roomService, wallet, catalog, backpack, audit: () => auditLedger(db), now: () => clock.now() });
   mountHttpRoutes(app, { metrics, isReady: () => ready });
 
   // Exclusive: without it uWS binds with SO_REUSEPORT and a second server on the same port would share the traffic.

@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import type { PrivateShows } from './private-shows.js';
 import type { RoomService } from './rooms.js';
 import type { Session, SessionRegistry } from './sessions.js';
+import type { Backpack } from './backpack.js';
 import { userAccount, type Wallet } from './wallet.js';
 
 type SendRequest = RequestOf<Ops['gift.send']>;
@@ -60,6 +61,7 @@ export class GiftService {
       catalog: GiftCatalog;
       ledger: Ledger;
       wallet: Wallet;
+      backpack: Backpack;
       rooms: RoomService;
       shows: PrivateShows;
       sessions: SessionRegistry;
@@ -68,13 +70,13 @@ export class GiftService {
   ) {}
 
   list(): ReplyOf<Ops['gift.list']> {
-    return { version: this.deps.catalog.version(), gifts: this.deps.catalog.list().map(view) };
+    return { version: this.deps.catalog.version(), gifts: this.deps.catalog.list().map(giftView) };
   }
 
   detail(giftId: number): ReplyOf<Ops['gift.detail']> {
     const gift = this.deps.catalog.get(giftId);
     if (!gift) throw new ProtocolError('GIFT_NOT_FOUND');
-    return { gift: view(gift), active: gift.active };
+    return { gift: giftView(gift), active: gift.active };
   }
 
   /** Runs in the sender's lane: one send of a user at a time, so a streak's numbers follow the sends. */
@@ -92,8 +94,11 @@ export class GiftService {
     const total = gift.price * count;
     if (!Number.isSafeInteger(total)) throw new ProtocolError('BAD_PARAMETER', '/count too large for this gift');
     const house = Math.floor((total * config.houseCutPct) / 100);
+    const fromBackpack = d.fromBackpack === true;
+    // From a backpack the items are used up and the platform pays the host (promo) what credits would have.
     const legs: Leg[] = [
-      { account: userAccount(me.userId), delta: -total },
+      ...(fromBackpack ? this.deps.backpack.useLegs(me.userId, gift.id, count) : []),
+      { account: fromBackpack ? 'promo' : userAccount(me.userId), delta: -total },
       { account: userAccount(place.recipient), delta: total - house },
       { account: 'house', delta: house },
     ].filter((leg) => leg.delta !== 0);
@@ -106,11 +111,11 @@ export class GiftService {
             kind: 'gift',
             legs,
             ref: place.ref,
-            meta: { giftId: gift.id, count, to: place.ref, comboId: comboId ?? '' },
-            note: { streak, streakCount },
+            meta: { giftId: gift.id, count, to: place.ref, comboId: comboId ?? '', from: fromBackpack ? 'backpack' : 'credits' },
+            note: { streak, streakCount, credits: fromBackpack ? wallet.credits(me.userId) : null },
             at: clock.now(),
           });
-    const credits = done.balances[userAccount(me.userId)]!;
+    const credits = fromBackpack ? Number(done.note.credits) : done.balances[userAccount(me.userId)]!;
     if (done.replayed) {
       // The first reply again: nothing charged, nothing pushed.
       return {
@@ -121,6 +126,7 @@ export class GiftService {
         streakCount: Number(done.note.streakCount),
       };
     }
+    if (fromBackpack) this.deps.backpack.updated(me.userId, gift.id, -count, 'used', done);
     this.totals.set(place.ref, (this.totals.get(place.ref) ?? before) + total);
     this.sent({ comboId, me, gift, place, count, total, streak, streakCount });
     return { transferId: done.transferId, credits, comboId, streak, streakCount };
@@ -132,7 +138,7 @@ export class GiftService {
     const from = { userId: s.me.userId, profile: s.me.profile };
     const now = clock.now();
     if (s.comboId === null) {
-      this.push(s.place, 'gift', { from, gift: view(s.gift), comboId: null, streak: 1, streakCount: s.count, count: s.count, sends: 1, at: now });
+      this.push(s.place, 'gift', { from, gift: giftView(s.gift), comboId: null, streak: 1, streakCount: s.count, count: s.count, sends: 1, at: now });
       return;
     }
     let streak = this.streaks.get(s.comboId);
@@ -173,7 +179,7 @@ export class GiftService {
     const { sends, count, at } = st.unpushed;
     st.unpushed = { sends: 0, count: 0, at };
     st.lastPushAt = this.deps.clock.now();
-    this.push(st.place, 'gift', { from: st.from, gift: view(st.gift), comboId: st.comboId, streak: st.streak, streakCount: st.streakCount, count, sends, at });
+    this.push(st.place, 'gift', { from: st.from, gift: giftView(st.gift), comboId: st.comboId, streak: st.streak, streakCount: st.streakCount, count, sends, at });
   }
 
   private endStreak(st: Streak): void {
@@ -227,6 +233,6 @@ export class GiftService {
   }
 }
 
-function view(g: Gift) {
+export function giftView(g: Gift) {
   return { giftId: g.id, name: g.name, price: g.price, image: g.image, icon: g.icon, type: g.type };
 }

@@ -12,6 +12,7 @@ import type { Bookings } from './bookings.js';
 import type { PrivateShows } from './private-shows.js';
 import type { RoomService } from './rooms.js';
 import type { Session } from './sessions.js';
+import type { Backpack } from './backpack.js';
 import type { Barrage } from './barrage.js';
 import type { GiftService } from './gifts.js';
 import type { Wallet } from './wallet.js';
@@ -33,6 +34,7 @@ export interface HandlerDeps {
   wallet: Wallet;
   gifts: GiftService;
   barrage: Barrage;
+  backpack: Backpack;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -46,7 +48,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -75,7 +77,12 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         seatLimit: d.seatLimit ?? config.roomDefaultSeats,
         pricePerMinute: d.pricePerMinute ?? 0,
       }),
-    'room.enter': ({ session }, d) => roomService.enter(session.userId, session.profile, d.roomId),
+    'room.enter': async ({ session }, d) => {
+      const view = await roomService.enter(session.userId, session.profile, d.roomId);
+      const hostId = roomService.hostOfRoom(d.roomId);
+      if (hostId !== undefined && hostId !== session.userId) backpack.welcome(session.userId, d.roomId, hostId);
+      return view;
+    },
     'room.leave': async ({ session }) => {
       await roomService.leave(session.userId);
       return {};
@@ -120,5 +127,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'gift.list': async () => gifts.list(),
     'gift.detail': async (_ctx, d) => gifts.detail(d.giftId),
     'gift.send': ({ session, requestId }, d) => gifts.send(session, requestId, d),
+    'backpack.list': async ({ session }) => backpack.list(session.userId),
+    'backpack.count': async ({ session }) => backpack.count(session.userId),
   };
 }

@@ -95,7 +95,7 @@ export function asProtocolError(err: unknown): unknown {
   if (!(err instanceof LedgerError)) return err;
   switch (err.code) {
     case 'INSUFFICIENT_CREDIT':
-      return new ProtocolError('INSUFFICIENT_CREDIT');
+      return new ProtocolError(err.account?.startsWith('bag:') ? 'NOT_IN_BACKPACK' : 'INSUFFICIENT_CREDIT');
     case 'KEY_REUSED':
       return new ProtocolError('KEY_REUSED');
     case 'BAD_TRANSFER':

@@ -10,7 +10,13 @@ import type { CommitWork } from './journal-engine.js';
  *                  minus everything ever minted)
  *   hold:<what>    credits set aside (a show's first minute, a booking's deposit) until the thing
  *                  they are for happens or does not
- * So Σ of all balances is always 0, and Σ balances except the mint = credits in circulation.
+ *   promo          where the platform pays hosts for gifts given out of backpacks (below zero:
+ *                  minus all it paid; counted as minted)
+ * Backpack items are a second currency in the same ledger, counted in items:
+ *   bag:<user>:<gift>  a user's items of one gift
+ *   items              where granted items come from and used ones go (below zero)
+ * Each transfer's legs sum to zero in each currency, so each currency sums to
+ * 0 overall, and Σ credit balances except mint and promo = credits minted.
  */
 export type TransferKind =
   | 'topup'
@@ -22,7 +28,8 @@ export type TransferKind =
   | 'release'
   | 'bill'
   | 'rebate'
-  | 'forfeit';
+  | 'forfeit'
+  | 'grant';
 
 export interface Leg {
   account: string;
@@ -94,6 +101,8 @@ export interface Ledger {
   transfer(cmd: TransferCommand): Promise<TransferDone>;
   /** The balance of an account, transfers in flight included. */
   balance(account: string): number;
+  /** Committed balances of the accounts starting with `prefix` (transfers in flight included for those already known), zero ones left out. */
+  balancesOf(prefix: string): Record<string, number>;
   /** Σ of what was paid (the payer's side) in committed transfers of one kind under `ref`, and how many. */
   totalOf(ref: string, kind: TransferKind): { amount: number; transfers: number };
 }
@@ -102,7 +111,10 @@ export interface Ledger {
 const MAX_CACHED_ACCOUNTS = 200_000;
 
 /** Accounts that may go below zero. */
-const MAY_GO_NEGATIVE = new Set(['mint']);
+const MAY_GO_NEGATIVE = new Set(['mint', 'promo', 'items']);
+
+/** Whether an account counts items (backpacks) rather than credits. */
+export const isItemAccount = (account: string) => account === 'items' || account.startsWith('bag:');
 
 interface Queued {
   cmd: TransferCommand;
@@ -146,6 +158,7 @@ export class SqliteLedger implements Ledger {
   private readonly insertEntry: Database.Statement;
   private readonly upsertAccount: Database.Statement;
   private readonly selectTotal: Database.Statement;
+  private readonly selectPrefix: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -154,6 +167,7 @@ export class SqliteLedger implements Ledger {
     this.selectBalance = db.prepare('SELECT balance FROM ledger_accounts WHERE account = ?').pluck();
     this.selectTransfer = db.prepare('SELECT id, kind, fingerprint, at, result FROM ledger_transfers WHERE key = ?');
     this.insertTransfer = db.prepare('INSERT INTO ledger_transfers (id, key, kind, fingerprint, at, ref, amount, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.selectPrefix = db.prepare('SELECT account, balance FROM ledger_accounts WHERE account >= ? AND account < ?').raw();
     this.selectTotal = db.prepare('SELECT coalesce(sum(amount), 0) AS amount, count(*) AS transfers FROM ledger_transfers WHERE ref = ? AND kind = ?');
     this.insertEntry = db.prepare('INSERT INTO ledger_entries (transfer_id, account, delta, balance) VALUES (?, ?, ?, ?)');
     this.upsertAccount = db.prepare(
@@ -169,6 +183,15 @@ export class SqliteLedger implements Ledger {
       this.balances.set(account, balance);
     }
     return balance;
+  }
+
+  balancesOf(prefix: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [account, stored] of this.selectPrefix.all(prefix, `${prefix}\uffff`) as Array<[string, number]>) {
+      const balance = this.balances.get(account) ?? stored;
+      if (balance !== 0) out[account] = balance;
+    }
+    return out;
   }
 
   totalOf(ref: string, kind: TransferKind): { amount: number; transfers: number } {

@@ -65,6 +65,7 @@ export const giftOps = {
         showId: Type.Optional(ShowId),
         comboId: Type.Optional(Token('combo id (seed gift_uuid), chosen by the client per streak')),
         key: Type.Optional(Token('idempotency key of this send, unique per sender')),
+        fromBackpack: Type.Optional(Type.Boolean({ description: 'use `count` items of your backpack instead of credits (754 if you hold fewer); the host earns the same' })),
       },
       { additionalProperties: false },
     ),
@@ -73,8 +74,8 @@ export const giftOps = {
       credits: SafeInt({ minimum: 0, description: 'your credits right after this send' }),
       ...Streak,
     }),
-    errors: ['GIFT_NOT_FOUND', 'INSUFFICIENT_CREDIT', 'NOT_IN_ROOM', 'INVALID_ROOM', 'SHOW_NOT_FOUND', 'SHOW_ENDED', 'PERMISSION_DENIED', 'KEY_REUSED'],
-    pushes: ['room.gift', 'room.gift_combo_end', 'show.gift', 'show.gift_combo_end', 'wallet.updated'],
+    errors: ['GIFT_NOT_FOUND', 'INSUFFICIENT_CREDIT', 'NOT_IN_BACKPACK', 'NOT_IN_ROOM', 'INVALID_ROOM', 'SHOW_NOT_FOUND', 'PERMISSION_DENIED', 'KEY_REUSED'],
+    pushes: ['room.gift', 'room.gift_combo_end', 'show.gift', 'show.gift_combo_end', 'wallet.updated', 'backpack.updated'],
   }),
 } as const;
 

@@ -1,3 +1,4 @@
+import { backpackOps, backpackPushes } from './backpack.js';
 import { bookingOps, bookingPushes } from './booking.js';
 import { chatOps, chatPushes } from './chat.js';
 import { giftOps, giftPushes } from './gift.js';
@@ -9,9 +10,9 @@ import { showOps, showPushes } from './show.js';
 import { walletOps, walletPushes } from './wallet.js';
 
 /** Every request op the server accepts, by name. Add a new area's ops here. */
-export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps } as const;
+export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps } as const;
 /** Every push the server sends, by name. */
-export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes } as const;
+export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;
