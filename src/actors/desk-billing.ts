@@ -1,63 +1,17 @@
-import { emit, push, type Effect, type Step } from './effects.js';
-import type { DeskMsg, DeskState, Show } from './desk.js';
-import type { Deadline } from './shell.js';
-
-/** Billing counts per started minute of a show. */
-export const BILL_MINUTE_MS = 60_000;
-/** A charge not confirmed this long after it was asked for (or before a restart) is asked for again: its key makes that harmless. */
-export const CHARGE_RETRY_MS = 5_000;
+import { BILL_MINUTE_MS, takeCharge, type ChargeRequest, type ChargeResult } from './charges.js';
+import type { DeskState, Show } from './desk.js';
+import { push, type Effect } from './effects.js';
 
 /**
- * A move of credits a desk asked the ledger for and has not heard back about.
+ * A show's charges (see charges.ts for the outbox they go through):
  *   hold     the viewer's first minute set aside when the show is created
  *   bill     minute `minute` of the show (minute 1 from the hold, later ones from the viewer)
  *   release  the hold given back: the show ended before its first minute was billed
- * Kept in the desk's journaled state until confirmed, so a crash between the
- * journal write and the ledger commit only delays it: each is asked for again
- * (same key) until the ledger answers.
  */
-export interface Charge {
-  key: string;
-  what: 'hold' | 'bill' | 'release';
-  showId: number;
-  hostId: number;
-  viewerId: number;
-  minute: number;
-  price: number;
-  requestedAt: number;
+export function showCharge(show: Show, what: ChargeRequest['what'], minute: number): ChargeRequest {
+  const key = what === 'bill' ? `bill:show:${show.id}:${minute}` : `${what}:show:${show.id}`;
+  return { key, what, place: 'show', placeId: show.id, hostId: show.hostId, viewerId: show.viewerId, minute, price: show.price, fromHold: what === 'bill' && minute === 1 };
 }
-
-export type ChargeRequest = Omit<Charge, 'key' | 'requestedAt'>;
-
-export function chargeKey(c: Pick<Charge, 'what' | 'showId' | 'minute'>): string {
-  return c.what === 'bill' ? `bill:show:${c.showId}:${c.minute}` : `${c.what}:show:${c.showId}`;
-}
-
-/** Adds the charges to the desk's outbox and asks the ledger for them (after this step's journal write). */
-export function withCharges(step: Step<DeskState>, requests: ChargeRequest[], now: number): Step<DeskState> {
-  if (requests.length === 0) return step;
-  const charges = requests.map((r): Charge => ({ ...r, key: chargeKey(r), requestedAt: now }));
-  return {
-    ...step,
-    state: { ...step.state, charges: [...step.state.charges, ...charges] },
-    effects: [...step.effects, ...charges.map((charge) => emit({ kind: 'show.charge', charge }))],
-  };
-}
-
-/** Charges left unconfirmed past CHARGE_RETRY_MS are asked for again. */
-export function retryCharges(s: DeskState, now: number): Step<DeskState> {
-  const due = s.charges.filter((c) => now >= c.requestedAt + CHARGE_RETRY_MS);
-  if (due.length === 0) return { state: s, effects: [] };
-  const charges = s.charges.map((c) => (due.includes(c) ? { ...c, requestedAt: now } : c));
-  return { state: { ...s, charges }, effects: due.map((c) => emit({ kind: 'show.charge', charge: { ...c, requestedAt: now } })) };
-}
-
-export function chargeDeadlines(s: DeskState): Deadline<DeskMsg>[] {
-  if (s.charges.length === 0) return [];
-  return [{ id: 'charge-retry', at: Math.min(...s.charges.map((c) => c.requestedAt)) + CHARGE_RETRY_MS, msg: { t: 'charge-retry' } }];
-}
-
-export type ChargeResult = { t: 'charged'; key: string; ok: true; earned: number } | { t: 'charged'; key: string; ok: false; reason: 'no_credit' };
 
 /**
  * The ledger's answer. The charge leaves the outbox; if its show is still
@@ -66,11 +20,11 @@ export type ChargeResult = { t: 'charged'; key: string; ok: true; earned: number
  * Returns the show after the answer, or 'ended' when it has to end now.
  */
 export function applyCharge(s: DeskState, msg: ChargeResult): { state: DeskState; end: boolean; effects: Effect[] } {
-  const charge = s.charges.find((c) => c.key === msg.key);
-  if (!charge) return { state: s, end: false, effects: [] };
-  const state = { ...s, charges: s.charges.filter((c) => c !== charge) };
+  const taken = takeCharge(s, msg.key);
+  if (!taken) return { state: s, end: false, effects: [] };
+  const { charge, state } = taken;
   const show = state.show;
-  if (!show || show.id !== charge.showId || charge.what === 'release') return { state, end: false, effects: [] };
+  if (!show || charge.place !== 'show' || show.id !== charge.placeId || charge.what === 'release') return { state, end: false, effects: [] };
   if (!msg.ok) {
     return { state, end: true, effects: [push(show.viewerId, 'show.kicked', { showId: show.id, reason: 'no_credit' })] };
   }
@@ -89,19 +43,18 @@ export function nextBillAt(show: Show): number | null {
 /** The first minute once the show is live and its hold committed; later minutes at their boundaries. */
 export function billIfDue(show: Show, now: number): { show: Show; charges: ChargeRequest[] } {
   if (show.price === 0 || (show.status !== 'live' && show.status !== 'closing') || show.billing !== null) return { show, charges: [] };
-  const base = { showId: show.id, hostId: show.hostId, viewerId: show.viewerId, price: show.price };
   if (show.billed === 0) {
     if (show.held !== 'yes') return { show, charges: [] };
-    return { show: { ...show, billing: 1 }, charges: [{ ...base, what: 'bill', minute: 1 }] };
+    return { show: { ...show, billing: 1 }, charges: [showCharge(show, 'bill', 1)] };
   }
   const at = nextBillAt(show);
   if (at === null || now < at) return { show, charges: [] };
   const minute = show.billed + 1;
-  return { show: { ...show, billing: minute }, charges: [{ ...base, what: 'bill', minute }] };
+  return { show: { ...show, billing: minute }, charges: [showCharge(show, 'bill', minute)] };
 }
 
 /** At the end: a hold that never paid a minute goes back to the viewer. */
 export function chargesAtEnd(show: Show): ChargeRequest[] {
   if (show.billed > 0 || show.billing === 1 || show.held === 'no') return [];
-  return [{ what: 'release', showId: show.id, hostId: show.hostId, viewerId: show.viewerId, minute: 0, price: show.price }];
+  return [showCharge(show, 'release', 0)];
 }

@@ -1,4 +1,4 @@
-import { withCharges, type ChargeRequest } from './desk-billing.js';
+import { withCharges, type ChargeRequest } from './charges.js';
 import type { Booking, DeskMsg, DeskRules, DeskState } from './desk.js';
 import { same } from './desk.js';
 import { othersBusy } from './desk-invites.js';

@@ -1,7 +1,7 @@
 import { emit, fail, ok, push, type Effect, type Step } from './effects.js';
 import type { DeskMsg, DeskRules, DeskState, Invite } from './desk.js';
 import { same } from './desk.js';
-import { withCharges } from './desk-billing.js';
+import { withCharges } from './charges.js';
 import { newShow, showView } from './desk-show.js';
 
 type Msg<T extends DeskMsg['t']> = Extract<DeskMsg, { t: T }>;

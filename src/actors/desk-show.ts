@@ -1,5 +1,6 @@
 import { emit, fail, ok, push, type Effect, type Step } from './effects.js';
-import { billIfDue, chargesAtEnd, nextBillAt, withCharges, type ChargeRequest } from './desk-billing.js';
+import { withCharges, type ChargeRequest } from './charges.js';
+import { billIfDue, chargesAtEnd, nextBillAt, showCharge } from './desk-billing.js';
 import type { DeskMsg, DeskRules, DeskState, Show } from './desk.js';
 import { same } from './desk.js';
 import type { Profile } from '../protocol/schemas.js';
@@ -23,7 +24,7 @@ export function newShow(
   };
   // A free show (price 0) holds and bills nothing.
   if (show.price === 0) return { show, charges: [] };
-  return { show, charges: [{ what: 'hold', showId: show.id, hostId: show.hostId, viewerId: show.viewerId, minute: 0, price: show.price }] };
+  return { show, charges: [showCharge(show, 'hold', 0)] };
 }
 
 const streamOf = (s: Show) => `show${s.id}-u${s.viewerId}`;

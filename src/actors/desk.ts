@@ -4,7 +4,8 @@ import type { InviteRow } from '../storage/private-shows.js';
 import type { Effect, Step } from './effects.js';
 import { answerBooking, bookingDeadlines, bookingDue, cancelBooking, enterBooking, newBooking, settleEndedBooking } from './desk-bookings.js';
 import { answerInvite, cancelInvite, expireInvite, newInvite } from './desk-invites.js';
-import { applyCharge, chargeDeadlines, retryCharges, type Charge, type ChargeResult } from './desk-billing.js';
+import { chargeDeadlines, retryCharges, type Charge, type ChargeResult } from './charges.js';
+import { applyCharge } from './desk-billing.js';
 import { closeShow, endShowNow, enterShow, showAdvance, showAway, showBack, showBilled, showDeadlines, showRestarted, showVideo, showView } from './desk-show.js';
 import { ok } from './effects.js';
 import type { ActorDef } from './shell.js';
@@ -199,7 +200,7 @@ export function deskActor(rules: DeskRules): ActorDef<DeskState, DeskMsg> {
       ...s.invites.map((i) => ({ id: `invite:${i.id}`, at: i.expiresAt, msg: { t: 'expire', inviteId: i.id } as DeskMsg })),
       ...showDeadlines(s.show),
       ...bookingDeadlines(s.bookings, rules),
-      ...chargeDeadlines(s),
+      ...chargeDeadlines<DeskMsg>(s, { t: 'charge-retry' }),
     ],
     // Snapshots of desks from before bookings and billing existed.
     fromSnapshot: (data) => {

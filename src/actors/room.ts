@@ -1,5 +1,7 @@
 import type { Profile } from '../protocol/schemas.js';
 import { emit, fail, ok, publish, push, type Effect, type Step } from './effects.js';
+import { chargeDeadlines, retryCharges, withCharges, type Charge, type ChargeResult } from './charges.js';
+import { applyRoomCharge, billDue, roomBillAt, roomCharge } from './room-billing.js';
 import type { ActorDef, Deadline } from './shell.js';
 
 /** Room rules that come from configuration, fixed per server. */
@@ -15,6 +17,9 @@ export interface RoomRules {
 export interface Viewer {
   profile: Profile;
   at: number;
+  /** In a paid room: minutes of this visit paid, and the minute being charged now. */
+  billed?: number;
+  billing?: number | null;
 }
 
 /**
@@ -46,11 +51,14 @@ export interface RoomState {
   seen: Set<number>;
   gifts: number;
   credits: number;
+  /** Credits moves asked of the ledger and not confirmed yet (paid rooms; see charges.ts). */
+  charges: Charge[];
 }
 
 export type RoomMsg =
   | { t: 'open'; hostId: number; host: Profile; title: string; seatLimit: number; pricePerMinute: number }
-  | { t: 'enter'; userId: number; profile: Profile }
+  /** `credits`: the viewer's credits now (a paid room refuses a viewer who cannot pay the first minute). */
+  | { t: 'enter'; userId: number; profile: Profile; credits?: number }
   | { t: 'leave'; userId: number; reason: 'left' | 'gone' }
   | { t: 'view'; userId: number }
   | { t: 'viewers'; page: number; pageSize: number }
@@ -67,7 +75,11 @@ export type RoomMsg =
   /** The server restarted: nobody is connected any more. */
   | { t: 'restarted' }
   | { t: 'tick' }
-  | { t: 'end'; reason: 'countdown' | 'abnormal' };
+  | { t: 'end'; reason: 'countdown' | 'abnormal' }
+  /** A paying viewer's next minute started. */
+  | { t: 'bill-due' }
+  | ChargeResult
+  | { t: 'charge-retry' };
 
 export const topicOf = (roomId: number) => `room/${roomId}`;
 
@@ -75,7 +87,7 @@ export function initialRoomState(id: string): RoomState {
   return {
     roomId: Number(id), status: 'new', hostId: 0, host: { nickname: '', avatar: '', gender: '', level: 0 }, title: '',
     seatLimit: 0, pricePerMinute: 0, openedAt: 0, closesAt: null, nextTickAt: null, hostAwayUntil: null,
-    viewers: new Map(), bans: {}, muted: {}, likes: 0, peakViewers: 0, seen: new Set(), gifts: 0, credits: 0,
+    viewers: new Map(), bans: {}, muted: {}, likes: 0, peakViewers: 0, seen: new Set(), gifts: 0, credits: 0, charges: [],
   };
 }
 
@@ -91,7 +103,7 @@ export function roomFromSnapshot(data: unknown): RoomState {
     ? new Map(d.viewers as Array<[number, Viewer]>)
     : new Map(Object.entries(d.viewers as Record<string, Viewer>).map(([id, v]) => [Number(id), v]));
   const seen = new Set(Array.isArray(d.seen) ? (d.seen as number[]) : Object.keys(d.seen as object).map(Number));
-  return { ...d, viewers, seen };
+  return { ...d, viewers, seen, charges: d.charges ?? [] };
 }
 
 const live = (s: RoomState) => s.status === 'open' || s.status === 'closing';
@@ -157,11 +169,14 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
       if (bannedUntil !== undefined && bannedUntil > now) return same(s, [fail('CANNOT_WATCH', `until ${new Date(bannedUntil).toISOString()}`)]);
       if (s.viewers.has(msg.userId)) return same(s, [ok(viewOf(s, msg.userId))]);
       if (viewerCount(s) >= s.seatLimit) return same(s, [fail('NO_SEATS')]);
-      s.viewers.set(msg.userId, { profile: msg.profile, at: now });
+      const paid = s.pricePerMinute > 0;
+      if (paid && (msg.credits ?? 0) < s.pricePerMinute) return same(s, [fail('INSUFFICIENT_CREDIT', `this room costs ${s.pricePerMinute} credits per minute`)]);
+      const viewer: Viewer = paid ? { profile: msg.profile, at: now, billed: 0, billing: 1 } : { profile: msg.profile, at: now };
+      s.viewers.set(msg.userId, viewer);
       s.seen.add(msg.userId);
       const n = viewerCount(s);
       const next = { ...s, peakViewers: Math.max(s.peakViewers, n) };
-      return {
+      const step = {
         state: next,
         effects: [
           ok(viewOf(next, msg.userId)),
@@ -170,7 +185,20 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
           listing(next),
         ],
       };
+      // A paid room: the first minute is charged on entering (refused: the viewer is put out again).
+      return paid ? withCharges(step, [roomCharge(next, msg.userId, viewer, 1)], now) : step;
     }
+    case 'bill-due':
+      return withCharges({ state: { ...s }, effects: [] }, billDue(s, now), now);
+    case 'charged': {
+      const r = applyRoomCharge(s, msg, now);
+      if (!r) return same(s, []);
+      if (r.out === null || !r.state.viewers.delete(r.out)) return { state: r.state, effects: r.effects };
+      const next = { ...r.state };
+      return { state: next, effects: [...r.effects, ...departure(next, r.out, 'kicked'), listing(next)] };
+    }
+    case 'charge-retry':
+      return retryCharges(s, now);
     case 'leave': {
       if (!s.viewers.delete(msg.userId)) return same(s, [fail('NOT_IN_ROOM')]);
       const next = { ...s };
@@ -191,7 +219,7 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
       const next = { ...s };
       return {
         state: next,
-        effects: [ok(), push(msg.userId, 'room.kicked', { roomId: s.roomId, until }), ...departure(next, msg.userId, 'kicked'), listing(next)],
+        effects: [ok(), push(msg.userId, 'room.kicked', { roomId: s.roomId, until, reason: 'host' }), ...departure(next, msg.userId, 'kicked'), listing(next)],
       };
     }
     case 'mute': {
@@ -303,6 +331,9 @@ export function roomDeadlines(s: RoomState): Deadline<RoomMsg>[] {
   if (s.closesAt !== null) out.push({ id: 'close', at: s.closesAt, msg: { t: 'end', reason: 'countdown' } });
   if (s.nextTickAt !== null) out.push({ id: 'tick', at: s.nextTickAt, msg: { t: 'tick' } });
   if (s.hostAwayUntil !== null) out.push({ id: 'host-away', at: s.hostAwayUntil, msg: { t: 'end', reason: 'abnormal' } });
+  const bill = live(s) ? roomBillAt(s) : null;
+  if (bill !== null) out.push({ id: 'bill', at: bill, msg: { t: 'bill-due' } });
+  out.push(...chargeDeadlines<RoomMsg>(s, { t: 'charge-retry' }));
   return out;
 }
 

@@ -94,7 +94,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     push: (userId, op, d) => void sessions.push(userId, op, d),
     publish,
     emit: (event) => {
-      if (event.kind === 'show.charge') return billing.charge(event.charge);
+      if (event.kind === 'charge') return billing.charge(event.charge);
       if (event.kind === 'show.opened' || event.kind === 'show.ended') return privateShows.onEvent(event);
       roomService.onEvent(event);
       if (event.kind === 'room.closed') channels.closed(topicOf(event.roomId));
@@ -176,6 +176,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     followers: deps.followers ?? NO_FOLLOWERS,
     lanes,
     inPrivateShow: (userId) => privateShows.inShow(userId),
+    creditsOf: (userId) => wallet.credits(userId),
     publish,
   });
   const privateShows: PrivateShows = new PrivateShows({
@@ -205,7 +206,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   const ledger = new SqliteLedger(db, engine);
   const wallet = new Wallet({ ledger, sessions, logger, clock });
-  const billing: Billing = new Billing({ config, clock, logger, wallet, sessions, report: (hostId, result) => desks.tell(hostId, result) });
+  const billing: Billing = new Billing({ config, clock, logger, wallet, sessions, report: (c, result) => (c.place === 'show' ? desks.tell(c.hostId, result) : rooms.tell(c.placeId, result)) });
   const catalog = new GiftCatalog(db, engine);
   const backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, sessions });
   const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Charge, ChargeResult } from '../actors/desk-billing.js';
+import type { Charge, ChargeResult } from '../actors/charges.js';
 import type { Clock } from '../clock.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { Leg } from '../storage/ledger.js';
@@ -8,11 +8,12 @@ import type { SessionRegistry } from './sessions.js';
 import { userAccount, type Wallet } from './wallet.js';
 
 /**
- * Runs the charges private shows ask for (desk-billing) through the ledger
- * and reports each outcome back to the show's desk. Keys are derived from the
- * show and minute, so a charge asked for twice (a retry, a restart) is moved
- * once. A minute is split: the host earns the price minus the house cut; out
- * of the cut, LIVE_REBATE_PCT of the price goes back to the viewer (5.20).
+ * Runs the charges private shows and paid rooms ask for (actors/charges.ts)
+ * through the ledger and reports each outcome back to the actor that asked.
+ * Keys are derived from the show or room visit and the minute, so a charge
+ * asked for twice (a retry, a restart) is moved once. A minute is split: the
+ * host earns the price minus the house cut; out of the cut, LIVE_REBATE_PCT
+ * of the price goes back to the viewer (5.20).
  */
 export class Billing {
   constructor(
@@ -22,13 +23,15 @@ export class Billing {
       logger: Logger;
       wallet: Wallet;
       sessions: SessionRegistry;
-      report(hostId: number, result: ChargeResult): void;
+      report(charge: Charge, result: ChargeResult): void;
     },
   ) {}
 
   charge(c: Charge): void {
     const { wallet, clock, logger, report } = this.deps;
-    const hold = `hold:show:${c.showId}`;
+    const place = `${c.place}:${c.placeId}`;
+    const hold = `hold:${place}`;
+    const where = c.place === 'show' ? { showId: c.placeId, roomId: null } : { showId: null, roomId: c.placeId };
     const viewer = userAccount(c.viewerId);
     const split = this.split(c.price);
     let legs: Leg[];
@@ -37,8 +40,8 @@ export class Billing {
     } else if (c.what === 'release') {
       legs = [{ account: hold, delta: -c.price }, { account: viewer, delta: c.price }];
     } else {
-      // Minute 1 is paid from the hold, later ones by the viewer; a rebate nets into the viewer's leg.
-      const payer = c.minute === 1 ? hold : viewer;
+      // A show's minute 1 is paid from its hold, other minutes by the viewer; a rebate nets into the viewer's leg.
+      const payer = c.fromHold ? hold : viewer;
       legs = [
         { account: payer, delta: -c.price + (payer === viewer ? split.rebate : 0) },
         { account: userAccount(c.hostId), delta: split.host },
@@ -51,26 +54,26 @@ export class Billing {
         key: c.key,
         kind: c.what,
         legs: legs.filter((l) => l.delta !== 0),
-        ref: `show:${c.showId}`,
-        meta: { showId: c.showId, minute: c.minute },
+        ref: place,
+        meta: { place, viewerId: c.viewerId, minute: c.minute },
         at: clock.now(),
       })
       .then(
         (done) => {
-          report(c.hostId, { t: 'charged', key: c.key, ok: true, earned: c.what === 'bill' ? split.host : 0 });
+          report(c, { t: 'charged', key: c.key, ok: true, earned: c.what === 'bill' ? split.host : 0 });
           if (done.replayed) return;
           if (c.what === 'bill' && split.rebate > 0) {
-            this.deps.sessions.push(c.viewerId, 'wallet.rebate', { showId: c.showId, minute: c.minute, rebate: split.rebate, transferId: done.transferId });
+            this.deps.sessions.push(c.viewerId, 'wallet.rebate', { ...where, minute: c.minute, rebate: split.rebate, transferId: done.transferId });
           }
-          if (c.what !== 'release') this.warnIfLow(c);
+          if (c.what !== 'release') this.warnIfLow(c, where);
         },
         (err: unknown) => {
           if (err instanceof ProtocolError && err.errorName === 'INSUFFICIENT_CREDIT') {
-            logger.info({ showId: c.showId, viewerId: c.viewerId, key: c.key }, 'charge refused: not enough credit');
-            return report(c.hostId, { t: 'charged', key: c.key, ok: false, reason: 'no_credit' });
+            logger.info({ place, userId: c.viewerId, key: c.key }, 'charge refused: not enough credit');
+            return report(c, { t: 'charged', key: c.key, ok: false, reason: 'no_credit' });
           }
           // Anything else (storage): the desk asks again after CHARGE_RETRY_MS.
-          logger.error({ err, showId: c.showId, key: c.key }, 'charge failed; it will be asked for again');
+          logger.error({ err, place, key: c.key }, 'charge failed; it will be asked for again');
         },
       );
   }
@@ -82,11 +85,11 @@ export class Billing {
     return { host: price - cut, house: cut - rebate, rebate };
   }
 
-  private warnIfLow(c: Charge): void {
+  private warnIfLow(c: Charge, where: { showId: number | null; roomId: number | null }): void {
     const { wallet, sessions, config } = this.deps;
     const credits = wallet.credits(c.viewerId);
     const want = c.price * config.lowCreditMinutes;
     if (credits >= want) return;
-    sessions.push(c.viewerId, 'wallet.low', { showId: c.showId, credits, pricePerMinute: c.price, minutesLeft: Math.floor(credits / c.price), topUp: want - credits });
+    sessions.push(c.viewerId, 'wallet.low', { ...where, credits, pricePerMinute: c.price, minutesLeft: Math.floor(credits / c.price), topUp: want - credits });
   }
 }

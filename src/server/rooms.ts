@@ -62,6 +62,8 @@ export class RoomService {
       presence: Singleton<PresenceState, PresenceMsg>;
       followers: FollowerProvider;
       lanes: Lanes;
+      /** A user's credits now (a paid room checks the first minute). */
+      creditsOf(userId: number): number;
       /** Whether a user is in a private show (then they neither open nor enter public rooms). */
       inPrivateShow(userId: number): boolean;
       /** Publishes to a room topic (uWS fan-out). */
@@ -191,7 +193,7 @@ export class RoomService {
     const hosting = this.hostOf.get(userId);
     if (hosting !== undefined && hosting !== roomId) throw new ProtocolError('PERMISSION_DENIED', 'close your own room first');
     if (this.deps.inPrivateShow(userId)) throw new ProtocolError('USER_BUSY', 'you are in a private show');
-    const view = await this.ask<RoomView>(roomId, { t: 'enter', userId, profile });
+    const view = await this.ask<RoomView>(roomId, { t: 'enter', userId, profile, credits: this.deps.creditsOf(userId) });
     if (hosting !== undefined) return view;
     const previous = this.memberOf.get(userId);
     if (previous !== undefined && previous !== roomId) await this.leaveRoom(userId, previous, 'left');

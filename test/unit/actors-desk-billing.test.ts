@@ -19,7 +19,7 @@ function run(msgs: Array<[DeskMsg, number]>, from: DeskState = initialDeskState(
   }
   return { state, effects };
 }
-const charges = (effects: Effect[]) => effects.flatMap((e) => (e.type === 'emit' && e.event.kind === 'show.charge' ? [e.event.charge] : []));
+const charges = (effects: Effect[]) => effects.flatMap((e) => (e.type === 'emit' && e.event.kind === 'charge' ? [e.event.charge] : []));
 const pushes = (effects: Effect[], op: string) => effects.filter((e) => e.type === 'push' && e.op === op);
 const ok = (key: string, earned = 0): DeskMsg => ({ t: 'charged', key, ok: true, earned });
 
@@ -33,7 +33,7 @@ function accepted() {
 
 t.test('accepting asks for the hold; it stays in the outbox, asked again every few seconds, until answered', (t) => {
   const { state, effects } = accepted();
-  t.match(charges(effects), [{ key: 'hold:show:5', what: 'hold', showId: 5, viewerId: 1, hostId: 100, price: 60 }]);
+  t.match(charges(effects), [{ key: 'hold:show:5', what: 'hold', place: 'show', placeId: 5, viewerId: 1, hostId: 100, price: 60, fromHold: false }]);
   t.match(state.show, { price: 60, held: 'pending', billed: 0 });
   t.same(def.deadlines!(state).find((d) => d.id === 'charge-retry')?.at, 6000);
   const early = run([[{ t: 'charge-retry' }, 5999]], state);

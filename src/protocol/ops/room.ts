@@ -51,13 +51,16 @@ export const roomOps = {
     pushes: ['room.live_started'],
   }),
   'room.enter': defineOp({
-    summary: 'Enter an open room (leaving the room you were in). The reply is the room as you see it.',
+    summary:
+      'Enter an open room (leaving the room you were in). The reply is the room as you see it. A paid room (pricePerMinute > 0) charges each started ' +
+      'minute of your visit: the first on entering (refused with 740 when your credits do not cover it), then one per minute while you stay; ' +
+      'a minute that cannot be paid puts you out (room.kicked, reason "no_credit").',
     seed: '5.2, 7.1',
     roles: ['viewer', 'host'],
     request: Type.Object({ roomId: RoomId }, { additionalProperties: false }),
     reply: RoomView,
-    errors: ['INVALID_ROOM', 'NO_SEATS', 'CANNOT_WATCH'],
-    pushes: ['room.user_entered', 'room.user_left'],
+    errors: ['INVALID_ROOM', 'NO_SEATS', 'CANNOT_WATCH', 'INSUFFICIENT_CREDIT'],
+    pushes: ['room.user_entered', 'room.user_left', 'wallet.updated', 'wallet.low', 'room.kicked'],
   }),
   'room.leave': defineOp({
     summary: 'Leave the room you are in.',
@@ -161,10 +164,12 @@ export const roomPushes = {
     }),
   }),
   'room.kicked': definePush({
-    summary: 'You were put out of the room by its host; you cannot enter again until `until`.',
-    seed: '002 kick-out-user',
+    summary:
+      'You were put out of the room: by its host (reason "host"; you cannot enter again until `until`), or because a minute of a paid room could not be paid ' +
+      '(reason "no_credit"; `until` is now: top up and enter again).',
+    seed: '002 kick-out-user, 7.5',
     stream: 'session',
-    data: Type.Object({ ...InRoom, until: Millis }),
+    data: Type.Object({ ...InRoom, until: Millis, reason: Type.Union([Type.Literal('host'), Type.Literal('no_credit')]) }),
   }),
   'room.muted': definePush({
     summary: 'A viewer was muted or unmuted (room topic).',

@@ -55,12 +55,14 @@ export const walletPushes = {
   }),
   'wallet.low': definePush({
     summary:
-      'In a paid private show, to its viewer: your credits pay for fewer than LIVE_LOW_CREDIT_MINUTES more minutes; top up `topUp` credits to reach that. ' +
-      'Pushed after the hold and after each paid minute while it holds. When a minute cannot be paid the show ends (show.kicked, then show.ended "no_credit").',
+      'In a paid private show or paid room: your credits pay for fewer than LIVE_LOW_CREDIT_MINUTES more minutes; top up `topUp` credits to reach that. ' +
+      'Pushed after the hold and after each paid minute while it holds. When a minute cannot be paid a show ends (show.kicked, then show.ended "no_credit") ' +
+      'and a room puts you out (room.kicked, reason "no_credit").',
     seed: '7.33',
     stream: 'session',
     data: Type.Object({
-      showId: SafeInt({ minimum: 1 }),
+      showId: Type.Union([SafeInt({ minimum: 1 }), Type.Null()], { description: 'the private show, or null' }),
+      roomId: Type.Union([SafeInt({ minimum: 1 }), Type.Null()], { description: 'the paid room, or null' }),
       credits: Credits,
       pricePerMinute: SafeInt({ minimum: 1 }),
       minutesLeft: SafeInt({ minimum: 0, description: 'whole minutes your credits pay for' }),
@@ -68,9 +70,12 @@ export const walletPushes = {
     }),
   }),
   'wallet.rebate': definePush({
-    summary: 'To a viewer: part of a paid minute came back to you (LIVE_REBATE_PCT of the price, out of the house\'s cut); wallet.updated carries the net change.',
+    summary: 'To a viewer: part of a paid minute (of a private show or paid room) came back to you (LIVE_REBATE_PCT of the price, out of the house\'s cut); wallet.updated carries the net change.',
     seed: '5.20',
     stream: 'session',
-    data: Type.Object({ showId: SafeInt({ minimum: 1 }), minute: SafeInt({ minimum: 1 }), rebate: SafeInt({ minimum: 1 }), transferId: SafeInt({ minimum: 1 }) }),
+    data: Type.Object({
+      showId: Type.Union([SafeInt({ minimum: 1 }), Type.Null()], { description: 'the private show, or null' }),
+      roomId: Type.Union([SafeInt({ minimum: 1 }), Type.Null()], { description: 'the paid room, or null' }),
+      minute: SafeInt({ minimum: 1 }), rebate: SafeInt({ minimum: 1 }), transferId: SafeInt({ minimum: 1 }) }),
   }),
 };
