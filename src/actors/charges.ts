@@ -11,14 +11,15 @@ export const CHARGE_RETRY_MS = 5_000;
  * for and has not heard back about. Kept in the actor's journaled state until
  * confirmed (an outbox), so a crash between the journal write and the ledger
  * commit only delays it: it is asked for again, under the same ledger key,
- * until the ledger answers. `place`/`placeId`: the show or room it is for
- * (the ledger sums transfers by it); `fromHold`: paid from the place's hold
- * account (`hold:<place>:<id>`) rather than by the viewer.
+ * until the ledger answers. `place`/`placeId`: the show, room or booking it
+ * is for (the ledger sums transfers by it); `fromHold`: paid from the place's
+ * hold account (`hold:<place>:<id>`) rather than by the viewer. `forfeit`:
+ * a hold paid to the host (a booking's deposit after the viewer missed it).
  */
 export interface Charge {
   key: string;
-  what: 'hold' | 'bill' | 'release';
-  place: 'show' | 'room';
+  what: 'hold' | 'bill' | 'release' | 'forfeit';
+  place: 'show' | 'room' | 'booking';
   placeId: number;
   hostId: number;
   viewerId: number;

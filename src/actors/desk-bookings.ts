@@ -1,4 +1,4 @@
-import { withCharges, type ChargeRequest } from './charges.js';
+import { takeCharge, withCharges, type ChargeRequest, type ChargeResult } from './charges.js';
 import type { Booking, DeskMsg, DeskRules, DeskState } from './desk.js';
 import { same } from './desk.js';
 import { othersBusy } from './desk-invites.js';
@@ -8,6 +8,43 @@ import type { Deadline } from './shell.js';
 
 type Msg<T extends DeskMsg['t']> = Extract<DeskMsg, { t: T }>;
 type Outcome = 'completed' | 'missed_by_host' | 'missed_by_viewer' | 'missed_by_both' | 'cancelled';
+
+/**
+ * The deposit (paid private shows, LIVE_SHOW_PRICE_PER_MIN > 0): one minute's
+ * price held from the viewer when the booking is accepted (a viewer who
+ * cannot pay it cannot accept or be accepted: 740), then, when the booking is
+ * settled, paid to the host (house cut taken) if the viewer missed it, and
+ * given back to the viewer in every other case (completed — the show bills
+ * its minutes as any show —, missed by the host or by both, cancelled by
+ * either side). Declined and expired bookings never held one.
+ */
+function depositCharge(b: Booking, what: 'hold' | 'release' | 'forfeit'): ChargeRequest {
+  return {
+    key: `${what === 'hold' ? 'deposit' : what}:booking:${b.id}`, what, place: 'booking', placeId: b.id, hostId: b.hostId, viewerId: b.viewerId,
+    minute: 0, price: b.deposit ?? 0, fromHold: what !== 'hold',
+  };
+}
+
+/** Where a settled booking's deposit goes (nothing when it had none). */
+function settleDeposit(b: Booking, outcome: Outcome): { charges: ChargeRequest[]; deposit: number; depositTo: 'viewer' | 'host' | null } {
+  if (!b.deposit) return { charges: [], deposit: 0, depositTo: null };
+  const forfeit = outcome === 'missed_by_viewer';
+  return { charges: [depositCharge(b, forfeit ? 'forfeit' : 'release')], deposit: b.deposit, depositTo: forfeit ? 'host' : 'viewer' };
+}
+
+/** The ledger's answer about a deposit: held, or refused (the viewer cannot pay it: the booking is cancelled). */
+export function depositAnswered(s: DeskState, msg: ChargeResult, now: number): Step<DeskState> {
+  const taken = takeCharge(s, msg.key);
+  if (!taken) return same(s, []);
+  const { charge, state } = taken;
+  const b = state.bookings.find((x) => x.id === charge.placeId);
+  if (msg.ok || charge.what !== 'hold' || !b || b.showId !== null) return { state, effects: [] };
+  return {
+    state: drop(state, b.id),
+    effects: both(b, 'booking.cancelled', { bookingId: b.id, reason: 'no_credit' }),
+    writes: [{ t: 'booking.update', bookingId: b.id, status: 'cancelled', at: now }],
+  };
+}
 
 const inviterOf = (b: Booking) => (b.from === 'viewer' ? b.viewerId : b.hostId);
 const inviteeOf = (b: Booking) => (b.from === 'viewer' ? b.hostId : b.viewerId);
@@ -53,11 +90,12 @@ export function cancelBooking(s: DeskState, msg: Msg<'booking-cancel'>, now: num
   if (!b || !partyOf(b, msg.by)) return same(s, [fail('BOOKING_NOT_FOUND')]);
   if (b.showId !== null) return same(s, [fail('BOOKING_STARTED')]);
   const other = msg.by === b.hostId ? b.viewerId : b.hostId;
-  return {
+  const step: Step<DeskState> = {
     state: drop(s, b.id),
-    effects: [ok(), push(other, 'booking.cancelled', { bookingId: b.id })],
+    effects: [ok(), push(other, 'booking.cancelled', { bookingId: b.id, reason: 'cancelled' })],
     writes: [{ t: 'booking.update', bookingId: b.id, status: 'cancelled', at: now }],
   };
+  return withCharges(step, settleDeposit(b, 'cancelled').charges, now);
 }
 
 export function answerBooking(s: DeskState, msg: Msg<'booking-answer'>, now: number, rules: DeskRules): Step<DeskState> {
@@ -69,12 +107,13 @@ export function answerBooking(s: DeskState, msg: Msg<'booking-answer'>, now: num
     return { state: drop(s, b.id), effects: [ok(), push(inviterOf(b), 'booking.answered', d)], writes: [{ t: 'booking.update', bookingId: b.id, status: 'declined', at: now }] };
   }
   if (overlaps(s, b, b.id)) return same(s, [fail('BOOKING_OVERLAP')]);
-  const accepted: Booking = { ...b, status: 'accepted' };
-  return {
+  const accepted: Booking = { ...b, status: 'accepted', deposit: rules.pricePerMin };
+  const step: Step<DeskState> = {
     state: replace(s, accepted),
     effects: [ok(bookingView(accepted, msg.by, rules.bookingJudgeMs)), push(inviterOf(b), 'booking.answered', d)],
     writes: [{ t: 'booking.update', bookingId: b.id, status: 'accepted', at: now }],
   };
+  return withCharges(step, accepted.deposit ? [depositCharge(accepted, 'hold')] : [], now);
 }
 
 /** Expiry of a pending booking and the reminder of an accepted one (one minute before the start), then the judgement. */
@@ -96,7 +135,8 @@ export function bookingDue(s: DeskState, bookingId: number, now: number, rules: 
   if (b.status !== 'due' || now < judgeAt) return same(s, []);
   const outcome: Outcome = b.hostIn && b.viewerIn ? 'completed' : b.hostIn ? 'missed_by_viewer' : b.viewerIn ? 'missed_by_host' : 'missed_by_both';
   let next = drop(s, b.id);
-  const effects = both(b, 'booking.settled', { bookingId: b.id, outcome });
+  const money = settleDeposit(b, outcome);
+  const effects = both(b, 'booking.settled', { bookingId: b.id, outcome, deposit: money.deposit, depositTo: money.depositTo });
   const writes: NonNullable<Step<DeskState>['writes']> = [{ t: 'booking.update', bookingId: b.id, status: outcome, at: now }];
   if (outcome !== 'completed' && next.show && next.show.bookingId === b.id) {
     const ended = endShowNow(next, now, b.hostIn ? 'viewer_no_show' : 'host_no_show');
@@ -104,7 +144,7 @@ export function bookingDue(s: DeskState, bookingId: number, now: number, rules: 
     effects.push(...ended.effects);
     writes.push(...(ended.writes ?? []));
   }
-  return { state: next, effects, writes };
+  return withCharges({ state: next, effects, writes }, money.charges, now);
 }
 
 /**
@@ -116,11 +156,13 @@ export function settleEndedBooking(step: Step<DeskState>, bookingId: number, now
   const b = step.state.bookings.find((x) => x.id === bookingId);
   if (!b) return step;
   const outcome: Outcome = b.hostIn && b.viewerIn ? 'completed' : 'cancelled';
-  return {
+  const money = settleDeposit(b, outcome);
+  const settled: Step<DeskState> = {
     state: drop(step.state, b.id),
-    effects: [...step.effects, ...both(b, 'booking.settled', { bookingId: b.id, outcome })],
+    effects: [...step.effects, ...both(b, 'booking.settled', { bookingId: b.id, outcome, deposit: money.deposit, depositTo: money.depositTo })],
     writes: [...(step.writes ?? []), { t: 'booking.update', bookingId: b.id, status: outcome, at: now }],
   };
+  return withCharges(settled, money.charges, now);
 }
 
 /** booking.enter: the first to enter creates the booking's show; then as show.enter. */

@@ -2,7 +2,7 @@ import type { Profile } from '../protocol/schemas.js';
 import type { BookingRow } from '../storage/bookings.js';
 import type { InviteRow } from '../storage/private-shows.js';
 import type { Effect, Step } from './effects.js';
-import { answerBooking, bookingDeadlines, bookingDue, cancelBooking, enterBooking, newBooking, settleEndedBooking } from './desk-bookings.js';
+import { answerBooking, bookingDeadlines, bookingDue, cancelBooking, depositAnswered, enterBooking, newBooking, settleEndedBooking } from './desk-bookings.js';
 import { answerInvite, cancelInvite, expireInvite, newInvite } from './desk-invites.js';
 import { chargeDeadlines, retryCharges, type Charge, type ChargeResult } from './charges.js';
 import { applyCharge } from './desk-billing.js';
@@ -43,6 +43,8 @@ export interface Booking extends Omit<BookingRow, 'status'> {
   status: 'pending' | 'accepted' | 'due';
   hostIn: boolean;
   viewerIn: boolean;
+  /** The viewer's deposit, held from acceptance until the booking is settled (0 or absent: none). */
+  deposit?: number;
 }
 
 /** A pending instant invitation, as stored. */
@@ -180,7 +182,9 @@ function reduce(s: DeskState, msg: DeskMsg, now: number, rules: DeskRules): Step
       return enterBooking(s, msg, now, rules);
     case 'charged': {
       // An answer to a charge no longer waiting (a retry's second answer) changes nothing.
-      if (!s.charges.some((c) => c.key === msg.key)) return same(s, []);
+      const charge = s.charges.find((c) => c.key === msg.key);
+      if (!charge) return same(s, []);
+      if (charge.place === 'booking') return depositAnswered(s, msg, now);
       const r = applyCharge(s, msg);
       if (!r.end) return showBilled(r.state, now, rules, r.effects);
       const refused = r.state.show ? { ...r.state, show: { ...r.state.show, held: r.state.show.held === 'pending' ? ('no' as const) : r.state.show.held, billing: null } } : r.state;

@@ -203,10 +203,11 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     lanes,
     shows: privateShows,
     rooms: roomService,
+    creditsOf: (userId) => wallet.credits(userId),
   });
   const ledger = new SqliteLedger(db, engine);
   const wallet = new Wallet({ ledger, sessions, logger, clock });
-  const billing: Billing = new Billing({ config, clock, logger, wallet, sessions, report: (c, result) => (c.place === 'show' ? desks.tell(c.hostId, result) : rooms.tell(c.placeId, result)) });
+  const billing: Billing = new Billing({ config, clock, logger, wallet, sessions, report: (c, result) => (c.place === 'room' ? rooms.tell(c.placeId, result) : desks.tell(c.hostId, result)) });
   const catalog = new GiftCatalog(db, engine);
   const backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, sessions });
   const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish });

@@ -31,7 +31,7 @@ export class Billing {
     const { wallet, clock, logger, report } = this.deps;
     const place = `${c.place}:${c.placeId}`;
     const hold = `hold:${place}`;
-    const where = c.place === 'show' ? { showId: c.placeId, roomId: null } : { showId: null, roomId: c.placeId };
+    const where = { showId: c.place === 'show' ? c.placeId : null, roomId: c.place === 'room' ? c.placeId : null };
     const viewer = userAccount(c.viewerId);
     const split = this.split(c.price);
     let legs: Leg[];
@@ -39,6 +39,9 @@ export class Billing {
       legs = [{ account: viewer, delta: -c.price }, { account: hold, delta: c.price }];
     } else if (c.what === 'release') {
       legs = [{ account: hold, delta: -c.price }, { account: viewer, delta: c.price }];
+    } else if (c.what === 'forfeit') {
+      const cut = Math.floor((c.price * this.deps.config.houseCutPct) / 100);
+      legs = [{ account: hold, delta: -c.price }, { account: userAccount(c.hostId), delta: c.price - cut }, { account: 'house', delta: cut }];
     } else {
       // A show's minute 1 is paid from its hold, other minutes by the viewer; a rebate nets into the viewer's leg.
       const payer = c.fromHold ? hold : viewer;
@@ -65,7 +68,7 @@ export class Billing {
           if (c.what === 'bill' && split.rebate > 0) {
             this.deps.sessions.push(c.viewerId, 'wallet.rebate', { ...where, minute: c.minute, rebate: split.rebate, transferId: done.transferId });
           }
-          if (c.what !== 'release') this.warnIfLow(c, where);
+          if (c.what === 'bill' || (c.what === 'hold' && c.place === 'show')) this.warnIfLow(c, where);
         },
         (err: unknown) => {
           if (err instanceof ProtocolError && err.errorName === 'INSUFFICIENT_CREDIT') {

@@ -40,6 +40,8 @@ export class Bookings {
       lanes: Lanes;
       shows: PrivateShows;
       rooms: RoomService;
+      /** A user's credits now (the wallet's). */
+      creditsOf(userId: number): number;
     },
   ) {
     this.nextBookingId = deps.store.lastId() + 1;
@@ -64,7 +66,13 @@ export class Bookings {
   }
 
   async answer(me: Session, bookingId: number, accept: boolean): Promise<unknown> {
-    return this.deps.desks.ask(this.hostOf(me, bookingId), { t: 'booking-answer', bookingId, by: me.userId, accept });
+    const hostId = this.hostOf(me, bookingId);
+    const price = this.deps.config.showPricePerMin;
+    // Accepting holds the viewer's deposit (the hold is the real check, this refuses early and cleanly).
+    if (accept && price > 0 && this.deps.creditsOf(this.deps.store.ref(bookingId)!.viewerId) < price) {
+      throw new ProtocolError('INSUFFICIENT_CREDIT', `accepting holds a deposit of ${price} credits from the viewer`);
+    }
+    return this.deps.desks.ask(hostId, { t: 'booking-answer', bookingId, by: me.userId, accept });
   }
 
   /** booking.enter, in the viewer's lane (a host's enter runs its desk call there too): the viewer is in one show at most. */

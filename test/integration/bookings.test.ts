@@ -64,8 +64,8 @@ t.test('viewer books an offline host → count at login → accept → reminder 
   t.equal(started.startedAt, T + 10 * MIN);
 
   const hostSettled = host.next('booking.settled');
-  t.same(await stepTo(ts, T + 15 * MIN, viewer, 'booking.settled'), { bookingId: b.bookingId, outcome: 'completed' });
-  t.same(await hostSettled, { bookingId: b.bookingId, outcome: 'completed' });
+  t.same(await stepTo(ts, T + 15 * MIN, viewer, 'booking.settled'), { bookingId: b.bookingId, outcome: 'completed', deposit: 0, depositTo: null });
+  t.same(await hostSettled, { bookingId: b.bookingId, outcome: 'completed', deposit: 0, depositTo: null });
   t.match(await viewer.request('show.current', {}), { show: { showId: show.showId, status: 'live' } }, 'a completed booking\'s show goes on');
   t.match(await viewer.request('booking.list', { state: 'closed', page: 1, pageSize: 10 }), { total: 1, bookings: [{ bookingId: b.bookingId, status: 'completed', showId: show.showId }] });
   const ended = viewer.next('show.ended');
@@ -101,10 +101,10 @@ t.test('judgements: missed by the host, by the viewer, by both; expiry; decline;
   t.same(await v1Hears, { bookingId: declined, accepted: false });
   const h1Hears = h1.next('booking.cancelled');
   await v2.request('booking.cancel', { bookingId: viewerCancels });
-  t.same(await h1Hears, { bookingId: viewerCancels });
+  t.same(await h1Hears, { bookingId: viewerCancels, reason: 'cancelled' });
   const v3Hears = v3.next('booking.cancelled');
   await h2.request('booking.cancel', { bookingId: hostCancels });
-  t.same(await v3Hears, { bookingId: hostCancels });
+  t.same(await v3Hears, { bookingId: hostCancels, reason: 'cancelled' });
 
   const h4Expired = h4.next('booking.expired');
   t.same(await stepTo(ts, T + 4 * MIN, v1, 'booking.expired'), { bookingId: expiring }, 'not answered one minute before its start');
@@ -121,9 +121,9 @@ t.test('judgements: missed by the host, by the viewer, by both; expiry; decline;
   const showEnded = v1.next('show.ended');
   ts.clock.advance(T + 15 * MIN - ts.clock.now());
   t.same(await Promise.all(settled), [
-    { bookingId: onlyViewer, outcome: 'missed_by_host' },
-    { bookingId: onlyHost, outcome: 'missed_by_viewer' },
-    { bookingId: nobody, outcome: 'missed_by_both' },
+    { bookingId: onlyViewer, outcome: 'missed_by_host', deposit: 0, depositTo: null },
+    { bookingId: onlyHost, outcome: 'missed_by_viewer', deposit: 0, depositTo: null },
+    { bookingId: nobody, outcome: 'missed_by_both', deposit: 0, depositTo: null },
   ]);
   t.match(await showEnded, { showId: v1Show.showId, reason: 'host_no_show' }, 'the half-entered show ends with the judgement');
   const statuses = ts.server.internals.db.prepare('SELECT id, status FROM bookings ORDER BY id').all();

@@ -16,7 +16,9 @@ t.test('a paid room: the first minute on entering, one per started minute, put o
   await admin('/admin/users/1/topup', { orderId: 'a', amount: 25 });
   await admin('/admin/users/2/topup', { orderId: 'b', amount: 100 });
   const host = await ts.connect(100, 'host');
-  const { roomId } = await host.request('room.open', { title: 'paid', pricePerMinute: 10 });
+  const opened = await host.request('room.open', { title: 'paid', pricePerMinute: 10 });
+  t.equal(opened.pricePerMinute, 10);
+  const roomId = opened.roomId;
   const poor = await ts.connect(3);
   await t.rejects(poor.request('room.enter', { roomId }), { code: 740 }, 'cannot pay the first minute');
 
@@ -28,7 +30,7 @@ t.test('a paid room: the first minute on entering, one per started minute, put o
     until(() => host.request('room.viewers', { roomId, page: 1, pageSize: 50 }), (r) => r.viewers.some((v: { userId: number }) => v.userId === userId), `user ${userId} listed`);
 
   ts.clock.advance(5_000);
-  await viewer.request('room.enter', { roomId });
+  t.match(await viewer.request('room.enter', { roomId }), { pricePerMinute: 10 });
   await balanceIs(viewer, 15, 'minute 1 on entering');
   await listed(1);
   ts.clock.advance(30_000);

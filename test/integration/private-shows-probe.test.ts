@@ -283,7 +283,7 @@ t.test('race: booking.enter by both sides at once creates one show with both in'
     // Settle every booking before the next round (the judgement says completed).
     const settled = v.next('booking.settled');
     ts.clock.advance(startsAt + rules.bookingJudgeMs - ts.clock.now());
-    t.match(await settled, { bookingId, outcome: 'completed' });
+    t.match(await settled, { bookingId, outcome: 'completed', deposit: 0, depositTo: null });
     await h.request('show.close', { showId: s1!.showId });
   }
 });
@@ -320,7 +320,7 @@ t.test('docs: booking.cancel of a due booking nobody entered works; the other si
   const { bookingId, startsAt } = await dueBooking(ts, v, h, 100);
   const told = v.next('booking.cancelled');
   t.same(await h.request('booking.cancel', { bookingId }), {});
-  t.same(await told, { bookingId });
+  t.same(await told, { bookingId, reason: 'cancelled' });
   const later = record(v, ['booking.settled']);
   ts.clock.advance(startsAt + rules.bookingJudgeMs - ts.clock.now());
   await settle(h, v);
@@ -554,7 +554,7 @@ t.test('docs: booking.enter — "whoever has not entered by judgeAt missed it": 
   t.match(await v.request('booking.enter', { bookingId }), { showId: show.showId, viewerIn: true, status: 'live' }, 'the viewer is let in');
   const settled = v.next('booking.settled');
   ts.clock.advance(startsAt + rules.bookingJudgeMs - ts.clock.now());
-  t.same(await settled, { bookingId, outcome: 'completed' });
+  t.same(await settled, { bookingId, outcome: 'completed', deposit: 0, depositTo: null });
 });
 
 t.test('docs: booking — the viewer enters and closes the show before the host came: settled cancelled at once, nobody judged', async (t) => {
@@ -566,7 +566,7 @@ t.test('docs: booking — the viewer enters and closes the show before the host 
   t.match(show, { status: 'accepted', viewerIn: true, hostIn: false, hostEnterBy: null });
   const settled = h.next('booking.settled');
   await v.request('show.close', { showId: show.showId });
-  t.same(await settled, { bookingId, outcome: 'cancelled' });
+  t.same(await settled, { bookingId, outcome: 'cancelled', deposit: 0, depositTo: null });
   await t.rejects(h.request('booking.enter', { bookingId }), { code: 751 }, 'settled: not open any more');
   const later = record(h, ['booking.settled']);
   ts.clock.advance(startsAt + rules.bookingJudgeMs - ts.clock.now());
@@ -733,7 +733,7 @@ t.test('docs: booking.enter after the judgement answers 751 (from one minute bef
   const { bookingId, startsAt } = await dueBooking(ts, v, h, 100);
   const settled = v.next('booking.settled');
   ts.clock.advance(startsAt + rules.bookingJudgeMs - ts.clock.now());
-  t.match(await settled, { bookingId, outcome: 'missed_by_both' });
+  t.match(await settled, { bookingId, outcome: 'missed_by_both', deposit: 0, depositTo: null });
   const code = await v.request('booking.enter', { bookingId }).catch((e: { code: number }) => e.code);
   t.equal(code, 751, 'the booking is the viewer\'s: not 749 "no such booking of yours"');
 });

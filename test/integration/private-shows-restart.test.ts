@@ -92,7 +92,7 @@ t.test('kill -9 with a pending invitation and a start countdown: every deadline 
   for (const c of [viewer2, host2]) c.on('booking.settled', (d) => void settled.push(d));
   await second.advance(110_000);
   await until(() => second.advance(0).then(() => settled.length), (n) => n === 2, 'the judgement');
-  t.same(settled, [0, 1].map(() => ({ bookingId: booked.bookingId, outcome: 'missed_by_both' })), 'judged once, to both');
+  t.same(settled, [0, 1].map(() => ({ bookingId: booked.bookingId, outcome: 'missed_by_both', deposit: 0, depositTo: null })), 'judged once, to both');
   second.child.kill('SIGTERM');
   t.match(await exited(second.child), { code: 0 });
 

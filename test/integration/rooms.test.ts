@@ -14,8 +14,8 @@ t.test('a whole room journey: open, enter ×3, chat, mute, kick, countdown close
   const host = await ts.connect(100, 'host');
   const [a, b, c] = await Promise.all([ts.connect(1), ts.connect(2), ts.connect(3)]);
 
-  const opened = await host.request('room.open', { title: 'Hello', seatLimit: 10, pricePerMinute: 5 });
-  t.match(opened, { host: { userId: 100 }, title: 'Hello', status: 'open', seatLimit: 10, pricePerMinute: 5, viewers: 0, muted: false });
+  const opened = await host.request('room.open', { title: 'Hello', seatLimit: 10, pricePerMinute: 0 });
+  t.match(opened, { host: { userId: 100 }, title: 'Hello', status: 'open', seatLimit: 10, pricePerMinute: 0, viewers: 0, muted: false });
   const roomId = opened.roomId;
   const hostSees = collect(host, 'room.user_entered');
 

@@ -76,13 +76,15 @@ export const bookingOps = {
     pushes: ['booking.cancelled'],
   }),
   'booking.accept': defineOp({
-    summary: 'Accept a pending booking you received (viewer 5.25, host 6.12); the other side gets booking.answered. Refused if it now overlaps another accepted booking of the host.',
+    summary:
+      'Accept a pending booking you received (viewer 5.25, host 6.12); the other side gets booking.answered. Refused if it now overlaps another accepted booking ' +
+      "of the host (748), or when private shows are paid and the viewer's credits do not cover the deposit, one minute's price held until the booking is settled (740).",
     seed: '5.25, 5.26, 6.12, 6.13',
     roles: ['viewer', 'host'],
     request: ByBooking,
     reply: Booking,
-    errors: ['BOOKING_NOT_FOUND', 'BOOKING_OVERLAP'],
-    pushes: ['booking.answered'],
+    errors: ['BOOKING_NOT_FOUND', 'BOOKING_OVERLAP', 'INSUFFICIENT_CREDIT'],
+    pushes: ['booking.answered', 'wallet.updated'],
   }),
   'booking.decline': defineOp({
     summary: 'Decline a pending booking you received (viewer 5.23, host 6.10); the other side gets booking.answered.',
@@ -148,10 +150,12 @@ export const bookingPushes = {
     data: Type.Object({ ...Ref, accepted: Type.Boolean() }),
   }),
   'booking.cancelled': definePush({
-    summary: 'The other side cancelled a booking (5.6, 6.38).',
+    summary:
+      'A booking was cancelled (5.6, 6.38): by the other side (reason "cancelled"), or, to both sides, because the viewer could not pay its deposit ' +
+      'when it was accepted (reason "no_credit"). A held deposit goes back to the viewer.',
     seed: '5.6, 6.38',
     stream: 'session',
-    data: Type.Object(Ref),
+    data: Type.Object({ ...Ref, reason: Type.Union([Type.Literal('cancelled'), Type.Literal('no_credit')]) }),
   }),
   'booking.expired': definePush({
     summary: 'A booking was not answered by one minute before its start; to both sides.',
@@ -181,6 +185,10 @@ export const bookingPushes = {
         Type.Literal('missed_by_both'),
         Type.Literal('cancelled'),
       ]),
+      deposit: SafeInt({ minimum: 0, description: "the viewer's deposit (one minute of LIVE_SHOW_PRICE_PER_MIN, held since the acceptance; 0: none)" }),
+      depositTo: Type.Union([Type.Literal('viewer'), Type.Literal('host'), Type.Null()], {
+        description: 'where the deposit goes: to the host (house cut taken) when the viewer missed the booking, back to the viewer otherwise; null: no deposit',
+      }),
     }),
   }),
   'booking.count': definePush({
