@@ -1,18 +1,11 @@
 import t, { type Test } from 'tap';
+import { ADMIN_TOKEN as ADMIN, adminApi } from '../helpers/admin.js';
 import { startTestServer } from '../helpers/server.js';
 
-const ADMIN = 'admin-token-0123456789-0123456789-abcdef';
 
 async function setup(t: Test, overrides: Record<string, unknown> = {}) {
   const ts = await startTestServer(t, { adminToken: ADMIN, houseCutPct: 30, ...overrides });
-  const admin = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
-    const res = await fetch(`${ts.http}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const admin = adminApi(ts).call;
   await admin('PUT', '/admin/gifts/1', { name: 'Rose', price: 10, image: 'r.gif', icon: 'r.png', type: 1 });
   await admin('PUT', '/admin/gifts/2', { name: 'Rocket', price: 1000, image: 'k.gif', icon: 'k.png', type: 2 });
   const host = await ts.connect(100, 'host');

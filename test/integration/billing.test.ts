@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap';
 import type { LiveClient } from '../../src/client/index.js';
+import { ADMIN_TOKEN as ADMIN, adminApi } from '../helpers/admin.js';
 import { startTestServer, until } from '../helpers/server.js';
 
-const ADMIN = 'admin-token-0123456789-0123456789-abcdef';
 const MINUTE = 60_000;
 const rules = {
   adminToken: ADMIN,
@@ -21,14 +21,8 @@ const rules = {
 
 async function setup(t: Test, credits: number, overrides: Record<string, unknown> = {}) {
   const ts = await startTestServer(t, { ...rules, ...overrides });
-  const admin = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
-    const res = await fetch(`${ts.http}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return (await res.json()) as Record<string, unknown>;
-  };
+  const api = adminApi(ts);
+  const admin = (method: 'GET' | 'POST', path: string, body?: unknown) => api.call(method, path, body).then((r) => r.body);
   if (credits > 0) await admin('POST', '/admin/users/1/topup', { orderId: 'seed', amount: credits });
   const host = await ts.connect(100, 'host');
   const viewer = await ts.connect(1);

@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap';
 import type { LiveClient } from '../../src/client/index.js';
+import { ADMIN_TOKEN as ADMIN, adminApi } from '../helpers/admin.js';
 import { startTestServer, until } from '../helpers/server.js';
 
-const ADMIN = 'admin-token-0123456789-0123456789-abcdef';
 const MIN = 60_000;
 const rules = {
   adminToken: ADMIN, showPricePerMin: 60, houseCutPct: 30, rebatePct: 0,
@@ -12,12 +12,8 @@ const rules = {
 
 async function setup(t: Test, credits: number) {
   const ts = await startTestServer(t, rules);
-  const admin = (path: string, body?: unknown) =>
-    fetch(`${ts.http}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then((r) => r.json() as Promise<Record<string, unknown>>);
+  const api = adminApi(ts);
+  const admin = (path: string, body?: unknown) => (body === undefined ? api.get(path) : api.post(path, body));
   if (credits) await admin('/admin/users/1/topup', { orderId: 'seed', amount: credits });
   const host = await ts.connect(100, 'host');
   const viewer = await ts.connect(1);

@@ -1,21 +1,14 @@
 import t, { type Test } from 'tap';
 import type { LiveClient } from '../../src/client/index.js';
+import { ADMIN_TOKEN as ADMIN, adminApi } from '../helpers/admin.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const ADMIN = 'admin-token-0123456789-0123456789-abcdef';
 const rules = { adminToken: ADMIN, houseCutPct: 30, comboWindowMs: 3000, comboPushMs: 250, ratePerSec: 1000, rateBurst: 1000, userQueue: 1000 };
 
 /** A server with two gifts in the catalog, a host with an open room and two viewers in it, viewer 1 topped up. */
 async function setup(t: Test, credits = 100, overrides: Record<string, unknown> = {}) {
   const ts = await startTestServer(t, { ...rules, ...overrides });
-  const admin = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => {
-    const res = await fetch(`${ts.http}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const admin = adminApi(ts).call;
   t.equal((await admin('PUT', '/admin/gifts/1', { name: 'Rose', price: 10, image: 'https://cdn.example/rose.gif', icon: 'https://cdn.example/rose.png', type: 1, sort: 2 })).status, 200);
   t.equal((await admin('PUT', '/admin/gifts/2', { name: 'Rocket', price: 1000, image: 'https://cdn.example/rocket.gif', icon: 'https://cdn.example/rocket.png', type: 2, sort: 1 })).status, 200);
   if (credits > 0) await admin('POST', '/admin/users/1/topup', { orderId: 'seed-1', amount: credits });
@@ -260,6 +253,5 @@ t.test('the same keys after a restart: the first replies again, nothing charged 
   await t.rejects(viewer.request('gift.send', { giftId: 1, count: 5, roomId, key: 'restart-0' }), { code: 753 });
   t.same(await viewer.request('wallet.balance', {}), { credits: 40 }, 'only the first three sends were charged');
   t.same(await host.request('wallet.balance', {}), { credits: 42 });
-  const res = await fetch(`${ts.http}/admin/ledger/audit`, { headers: { authorization: `Bearer ${ADMIN}` } });
-  t.match(await res.json(), { ok: true, transfers: 4, minted: 100, house: 18 });
+  t.match(await adminApi(ts).get('/admin/ledger/audit'), { ok: true, transfers: 4, minted: 100, house: 18 });
 });

@@ -1,16 +1,12 @@
 import t from 'tap';
+import { ADMIN_TOKEN as ADMIN, adminApi } from '../helpers/admin.js';
 import { startTestServer } from '../helpers/server.js';
 
-const ADMIN = 'admin-token-0123456789-0123456789-abcdef';
 
 t.test('paid barrage: charged before it is shown, once per key; refused with 740 and not shown; the host barrages for free', async (t) => {
   const ts = await startTestServer(t, { adminToken: ADMIN, barragePrice: 5, houseCutPct: 20, chatPerSec: 100, chatBurst: 100 });
-  const admin = (path: string, body?: unknown) =>
-    fetch(`${ts.http}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then((r) => r.json() as Promise<Record<string, unknown>>);
+  const api = adminApi(ts);
+  const admin = (path: string, body?: unknown) => (body === undefined ? api.get(path) : api.post(path, body));
   await admin('/admin/users/1/topup', { orderId: 'b1', amount: 12 });
   const host = await ts.connect(100, 'host');
   const { roomId } = await host.request('room.open', { title: 'barrage' });

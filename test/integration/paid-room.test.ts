@@ -1,18 +1,14 @@
 import t from 'tap';
 import type { LiveClient } from '../../src/client/index.js';
+import { ADMIN_TOKEN as ADMIN, adminApi } from '../helpers/admin.js';
 import { startTestServer, until } from '../helpers/server.js';
 
-const ADMIN = 'admin-token-0123456789-0123456789-abcdef';
 const MINUTE = 60_000;
 
 t.test('a paid room: the first minute on entering, one per started minute, put out when a minute cannot be paid; leaving stops it', async (t) => {
   const ts = await startTestServer(t, { adminToken: ADMIN, houseCutPct: 30, rebatePct: 0, lowCreditMinutes: 2, ratePerSec: 100_000, rateBurst: 100_000 });
-  const admin = (path: string, body?: unknown) =>
-    fetch(`${ts.http}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then((r) => r.json() as Promise<Record<string, unknown>>);
+  const api = adminApi(ts);
+  const admin = (path: string, body?: unknown) => (body === undefined ? api.get(path) : api.post(path, body));
   await admin('/admin/users/1/topup', { orderId: 'a', amount: 25 });
   await admin('/admin/users/2/topup', { orderId: 'b', amount: 100 });
   const host = await ts.connect(100, 'host');

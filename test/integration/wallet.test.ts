@@ -1,18 +1,11 @@
 import t, { type Test } from 'tap';
+import { ADMIN_TOKEN as ADMIN, adminApi } from '../helpers/admin.js';
 import { startTestServer } from '../helpers/server.js';
 
-const ADMIN = 'admin-token-0123456789-0123456789-abcdef';
 
 async function setup(t: Test) {
   const ts = await startTestServer(t, { adminToken: ADMIN });
-  const call = async (method: 'GET' | 'POST', path: string, body?: unknown, token = ADMIN) => {
-    const res = await fetch(`${ts.http}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const call = adminApi(ts).call;
   return { ts, call };
 }
 
