@@ -85,3 +85,35 @@ t.test('entering and leaving update the room in place: O(1) per viewer, not a co
   t.same([...state.viewers.keys()], [2]);
   t.end();
 });
+
+t.test('a paid room: minute 1 on entering, later minutes from the confirmed ones, retries, an unpaid minute puts the viewer out', (t) => {
+  const paid = run([[{ t: 'open', hostId: 100, host: profile, title: 'x', seatLimit: 5, pricePerMinute: 10 }, 1000]]).state;
+  const charges = (effects: Effect[]) => effects.flatMap((e) => (e.type === 'emit' && e.event.kind === 'charge' ? [e.event.charge] : []));
+  t.match(replies(run([[{ t: 'enter', userId: 1, profile, credits: 9 }, 2000]], paid).effects), [{ ok: false, error: 'INSUFFICIENT_CREDIT' }], 'cannot pay the first minute');
+
+  const entered = run([[{ t: 'enter', userId: 1, profile, credits: 100 }, 2000]], paid);
+  const [first] = charges(entered.effects);
+  t.match(first, { key: 'bill:room:7:1:2000:1', what: 'bill', place: 'room', placeId: 7, viewerId: 1, hostId: 100, minute: 1, price: 10, fromHold: false });
+  t.same(roomDeadlines(entered.state).map((d) => [d.id, d.at]), [['charge-retry', 7000]], 'no next minute before the first is confirmed');
+  const retried = run([[{ t: 'charge-retry' }, 7000]], entered.state);
+  t.match(charges(retried.effects), [{ key: 'bill:room:7:1:2000:1', requestedAt: 7000 }], 'asked again under the same key');
+
+  const paidOne = run([[{ t: 'charged', key: first!.key, ok: true, earned: 7 }, 7100]], retried.state);
+  t.same(roomDeadlines(paidOne.state).map((d) => [d.id, d.at]), [['bill', 62_000]], 'minute 2 at entry + 1 minute');
+  const due = run([[{ t: 'bill-due' }, 62_000]], paidOne.state);
+  t.match(charges(due.effects), [{ key: 'bill:room:7:1:2000:2', minute: 2 }]);
+  const restored = roomFromSnapshot(decode(encode(roomToSnapshot(due.state))));
+  t.same(restored.charges, due.state.charges, 'the outbox survives a snapshot');
+
+  const out = run([[{ t: 'charged', key: 'bill:room:7:1:2000:2', ok: false, reason: 'no_credit' }, 62_050]], restored);
+  t.equal(out.state.viewers.has(1), false);
+  t.match(out.effects.filter((e) => e.type === 'push'), [{ op: 'room.kicked', d: { roomId: 7, reason: 'no_credit' } }]);
+  t.same(roomDeadlines(out.state), []);
+
+  // An answer for an earlier visit (left and came back) moves nothing of the new one.
+  const again = run([[{ t: 'leave', userId: 1, reason: 'left' }, 3000], [{ t: 'enter', userId: 1, profile, credits: 100 }, 4000]], entered.state);
+  const late = run([[{ t: 'charged', key: first!.key, ok: false, reason: 'no_credit' }, 4100]], again.state);
+  t.equal(late.state.viewers.has(1), true, 'the new visit stays');
+  t.equal(late.state.viewers.get(1)?.billing, 1, 'and its own first minute is still being charged');
+  t.end();
+});
