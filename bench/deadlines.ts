@@ -1,5 +1,5 @@
 /**
- * npm run bench:timers [-- --actors 100000 --spread-sec 3600 --observe-sec 120 --lead-sec 45 --burst 10000 --chat 200]
+ * npm run bench:timers [-- --actors 100000 --spread-sec 3600 --observe-sec 120 --lead-sec 45 --burst 10000 --chat 200 --invite-pairs 200 --invite-sec 10]
  *
  * Durable deadlines at scale (bench/lib/deadlines-child.ts does the work, one process per job):
  *   1. seed: `actors` actors, one durable deadline each, created through the real machinery at
@@ -9,7 +9,9 @@
  *      server (a separate process) carries chat at --chat lines/s, for the first --observe-sec of
  *      the plan: lateness p50/p99/max for the burst second and for the rest, exactly-once check of
  *      everything due in that window, and that nothing due later fired early;
- *   3. baseline: a bare Node process arming the same deadlines as plain setTimeouts, same chat load.
+ *   3. baseline: a bare Node process arming the same deadlines as plain setTimeouts, same chat load;
+ *   4. invitations on the real server at the highest rate --invite-pairs viewers can make them, one in
+ *      flight each, for --invite-sec: invitations/s, commits/s, rows per commit (bench/lib/invite-rate.ts).
  * Deadlines are spread uniformly over --spread-sec (default: bookings spread over an hour, of which
  * the first two minutes are watched), plus --burst of them due within one second in the middle of
  * the watched window; the first is due --lead-sec after the plan is made (seeding must finish
@@ -23,6 +25,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LiveClient } from '../src/client/index.js';
 import { mint, TEST_SECRET } from '../test/helpers/server.js';
+import { inviteRate } from './lib/invite-rate.js';
 import { Histogram, pool, round } from './lib/load.js';
 import { buildServer, ROOT, startProcess, stopProcess } from './lib/proc.js';
 
@@ -34,6 +37,8 @@ const { values } = parseArgs({
     'lead-sec': { type: 'string', default: '45' },
     burst: { type: 'string', default: '10000' },
     chat: { type: 'string', default: '200' },
+    'invite-pairs': { type: 'string', default: '200' },
+    'invite-sec': { type: 'string', default: '10' },
   },
 });
 const N = Number(values.actors);
@@ -116,6 +121,7 @@ try {
   const load2 = await chat();
   const bare = await job(join(ROOT, 'bench/baselines/bare-timeouts.ts'), [planPath, String(Date.now() + 10_000)]);
   const bareChat = await load2.stop();
+  const invites = Number(values['invite-pairs']) > 0 ? await inviteRate(dir, Number(values['invite-pairs']), Number(values['invite-sec'])) : null;
   type Lat = { p50: number; p99: number; max: number };
   const row = (name: string, r: Record<string, unknown>, c: Awaited<ReturnType<Awaited<ReturnType<typeof chat>>['stop']>>) => ({
     target: name, 'ready ms (process)': r.readyMs, 'open→ready ms': r.openToReadyMs, 'RSS ready MiB': r.rssMiB, 'live actors': r.liveActors,
@@ -129,10 +135,14 @@ try {
   console.table([seed]);
   console.table([row('durable deadlines', ours, oursChat), row('bare setTimeout', bare, bareChat)]);
   const ratio = (a: unknown, b: unknown) => (Number(b) > 0 ? `${round(Number(a) / Number(b), 2)}×` : 'n/a');
+  if (invites) {
+    console.log('\ninvitations on the real server (invite.send + invite.cancel per round, one in flight per viewer, synchronous=FULL):');
+    console.table([invites]);
+  }
   console.log(`ours / bare: ready ${ratio(ours.readyMs, bare.readyMs)}, RSS ${ratio(ours.rssMiB, bare.rssMiB)}, rest p99 ${ratio((ours.rest as Lat).p99, (bare.rest as Lat).p99)}, burst p99 ${ratio((ours.burst as Lat).p99, (bare.burst as Lat).p99)}`);
   console.log(`goals: ready < 2 s: ${Number(ours.readyMs) < 2000 ? 'met' : 'not met'}; lateness p99 < 20 ms at normal load (quiet: outside the burst second and the ${5} s after it): ${(ours.quiet as Lat).p99 < 20 ? 'met' : 'not met'}; outside the burst second: ${(ours.rest as Lat).p99 < 20 ? 'met' : 'not met'}`);
   const out = join(ROOT, `bench/results/timers-${new Date().toISOString().slice(0, 10)}.json`);
-  writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), actors: N, spreadSec: SPREAD / 1000, observeSec: OBSERVE / 1000, watched, burst: BURST, chatPerSec: CHAT, seed, ours, oursChat, bare, bareChat }, null, 2));
+  writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), actors: N, spreadSec: SPREAD / 1000, observeSec: OBSERVE / 1000, watched, burst: BURST, chatPerSec: CHAT, seed, ours, oursChat, bare, bareChat, invites }, null, 2));
   console.log(`written ${out}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
