@@ -1,24 +1,13 @@
 import t from 'tap';
-import { deskActor, initialDeskState, reduceDesk, type DeskMsg, type DeskState } from '../../src/actors/desk.js';
+import { deskActor, type DeskMsg, type DeskState } from '../../src/actors/desk.js';
+import { deskRules, runDesk, testProfile } from '../helpers/desk.js';
 import type { Effect } from '../../src/actors/effects.js';
 import { decode, encode } from '../../src/protocol/codec.js';
 
-const rules = { inviteTtlMs: 30_000, maxInvitesPerHost: 5, countdownMs: 10_000, hostEnterMs: 60_000, viewerEnterMs: 60_000, awayGraceMs: 45_000, tickMs: 1000,
-  bookingMinLeadMs: 120_000, bookingMaxAheadMs: 86_400_000, bookingRemindMs: 60_000, bookingJudgeMs: 300_000, maxBookingsPerHost: 10,
-  mediaPushUrl: 'rtmp://m/{stream}', mediaPlayUrl: 'https://m/{stream}.flv', pricePerMin: 60 };
-const profile = { nickname: 'n', avatar: '', gender: '' as const, level: 0 };
+const rules = deskRules({ maxInvitesPerHost: 5, pricePerMin: 60 });
+const profile = testProfile;
 const def = deskActor(rules);
-
-function run(msgs: Array<[DeskMsg, number]>, from: DeskState = initialDeskState('100')) {
-  const effects: Effect[] = [];
-  let state = from;
-  for (const [msg, now] of msgs) {
-    const step = reduceDesk(state, msg, now, rules);
-    state = step.state;
-    effects.push(...step.effects);
-  }
-  return { state, effects };
-}
+const run = (msgs: Array<[DeskMsg, number]>, from?: DeskState) => runDesk(rules, msgs, from);
 const charges = (effects: Effect[]) => effects.flatMap((e) => (e.type === 'emit' && e.event.kind === 'charge' ? [e.event.charge] : []));
 const pushes = (effects: Effect[], op: string) => effects.filter((e) => e.type === 'push' && e.op === op);
 const ok = (key: string, earned = 0): DeskMsg => ({ t: 'charged', key, ok: true, earned });

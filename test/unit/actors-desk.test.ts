@@ -1,26 +1,13 @@
 import t from 'tap';
-import { deskActor, initialDeskState, reduceDesk, type DeskMsg, type DeskState } from '../../src/actors/desk.js';
+import { deskActor, type DeskMsg, type DeskState } from '../../src/actors/desk.js';
+import { deskRules, runDesk, testProfile } from '../helpers/desk.js';
 import type { Effect } from '../../src/actors/effects.js';
 import { decode, encode } from '../../src/protocol/codec.js';
 
-const rules = { inviteTtlMs: 30_000, maxInvitesPerHost: 2, countdownMs: 10_000, hostEnterMs: 60_000, viewerEnterMs: 60_000, awayGraceMs: 45_000, tickMs: 1000,
-  bookingMinLeadMs: 120_000, bookingMaxAheadMs: 86_400_000, bookingRemindMs: 60_000, bookingJudgeMs: 300_000, maxBookingsPerHost: 10,
-  mediaPushUrl: 'rtmp://m/{stream}', mediaPlayUrl: 'https://m/{stream}.flv', pricePerMin: 0 };
-const profile = { nickname: 'n', avatar: '', gender: '' as const, level: 0 };
+const rules = deskRules();
+const profile = testProfile;
 const def = deskActor(rules);
-
-function run(msgs: Array<[DeskMsg, number]>, from: DeskState = initialDeskState('100')) {
-  const effects: Effect[] = [];
-  const writes: unknown[] = [];
-  let state = from;
-  for (const [msg, now] of msgs) {
-    const step = reduceDesk(state, msg, now, rules);
-    state = step.state;
-    effects.push(...step.effects);
-    writes.push(...(step.writes ?? []));
-  }
-  return { state, effects, writes };
-}
+const run = (msgs: Array<[DeskMsg, number]>, from?: DeskState) => runDesk(rules, msgs, from);
 const replies = (effects: Effect[]) => effects.filter((e) => e.type === 'reply').map((e) => (e.type === 'reply' ? e.reply : null));
 const invite = (inviteId: number, viewerId: number, from: 'viewer' | 'host' = 'viewer'): DeskMsg => ({ t: 'invite', inviteId, viewerId, viewer: profile, host: profile, from });
 
