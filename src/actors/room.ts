@@ -66,6 +66,8 @@ export type RoomMsg =
   | { t: 'mute'; by: number; userId: number; muted: boolean }
   | { t: 'close'; by: number; countdownMs: number }
   | { t: 'likes'; count: number }
+  /** Gifts sent and credits spent in the room (committed in the ledger), added up by the server. */
+  | { t: 'earned'; gifts: number; credits: number }
   | { t: 'notice'; kind: 'system' | 'toast'; text: string }
   /** The platform closes the room (server-to-server API). */
   | { t: 'admin-close' }
@@ -258,6 +260,8 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
       const next = { ...s, likes: s.likes + msg.count };
       return { state: next, effects: [publish(topic, 'room.likes', { roomId: s.roomId, added: msg.count, total: next.likes }), listing(next)] };
     }
+    case 'earned':
+      return { state: { ...s, gifts: s.gifts + msg.gifts, credits: s.credits + msg.credits }, effects: [] };
     case 'notice':
       return same(s, [ok(), publish(topic, 'room.notice', { roomId: s.roomId, kind: msg.kind, text: msg.text })]);
     case 'admin-close':

@@ -207,7 +207,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   const ledger = new SqliteLedger(db, engine);
   const wallet = new Wallet({ ledger, sessions, logger, clock });
-  const billing: Billing = new Billing({ config, clock, logger, wallet, sessions, report: (c, result) => (c.place === 'room' ? rooms.tell(c.placeId, result) : desks.tell(c.hostId, result)) });
+  const billing: Billing = new Billing({ config, clock, logger, wallet, sessions, report: (c, result) => (c.place === 'room' ? rooms.tell(c.placeId, result) : desks.tell(c.hostId, result)),
+    roomEarned: (roomId, credits) => roomService.earned(roomId, 0, credits),
+  });
   const catalog = new GiftCatalog(db, engine);
   const backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, sessions });
   const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish });

@@ -38,7 +38,10 @@ export class Barrage {
     });
     const first = Number(done.note.msgId);
     // A replay answers the first reply and shows nothing again.
-    if (!done.replayed) rooms.publishLine(roomId, msgId, me.userId, me.profile, d.text, 'barrage');
+    if (!done.replayed) {
+      rooms.publishLine(roomId, msgId, me.userId, me.profile, d.text, 'barrage');
+      rooms.earned(roomId, 0, price);
+    }
     return { msgId: first, credits: done.balances[userAccount(me.userId)]! };
   }
 }

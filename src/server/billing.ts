@@ -24,6 +24,8 @@ export class Billing {
       wallet: Wallet;
       sessions: SessionRegistry;
       report(charge: Charge, result: ChargeResult): void;
+      /** A paid room's minute committed: counted in the room's totals. */
+      roomEarned(roomId: number, credits: number): void;
     },
   ) {}
 
@@ -65,6 +67,7 @@ export class Billing {
         (done) => {
           report(c, { t: 'charged', key: c.key, ok: true, earned: c.what === 'bill' ? split.host : 0 });
           if (done.replayed) return;
+          if (c.place === 'room' && c.what === 'bill') this.deps.roomEarned(c.placeId, c.price);
           if (c.what === 'bill' && split.rebate > 0) {
             this.deps.sessions.push(c.viewerId, 'wallet.rebate', { ...where, minute: c.minute, rebate: split.rebate, transferId: done.transferId });
           }

@@ -127,6 +127,7 @@ export class GiftService {
       };
     }
     if (fromBackpack) this.deps.backpack.updated(me.userId, gift.id, -count, 'used', done);
+    if (place.room !== undefined) this.deps.rooms.earned(place.room, count, total);
     this.totals.set(place.ref, (this.totals.get(place.ref) ?? before) + total);
     this.sent({ comboId, me, gift, place, count, total, streak, streakCount });
     return { transferId: done.transferId, credits, comboId, streak, streakCount };

@@ -45,7 +45,8 @@ export class RoomService {
   private readonly listings = new Map<number, RoomListing>();
   /** Muted users per room, mirrored from the room actors' events. */
   private readonly mutedIn = new Map<number, Set<number>>();
-  private readonly pendingLikes = new Map<number, number>();
+  /** Likes, gifts and credits per room not yet told to its actor (added up, told at most every LIVE_LIKES_FLUSH_MS). */
+  private readonly pendingLikes = new Map<number, { likes: number; gifts: number; credits: number }>();
   private likesTimer: TimerHandle | undefined;
   private readonly chatBuckets = new Map<number, TokenBucket>();
   private nextMsgId: number;
@@ -163,6 +164,8 @@ export class RoomService {
   /** Asks an open room; a room that is not open is refused (731) without spawning its actor. */
   ask<R>(roomId: number, msg: RoomMsg): Promise<R> {
     if (!this.openRooms.has(roomId)) return Promise.reject(new ProtocolError('INVALID_ROOM'));
+    // Closing: what was added up for the room reaches it first (its mailbox keeps the order), so its totals have it.
+    if (msg.t === 'close' || msg.t === 'admin-close') this.flushLikes();
     return this.deps.rooms.ask<R>(roomId, msg);
   }
 
@@ -212,13 +215,29 @@ export class RoomService {
 
   /** Counts likes now; the room hears of them (one journal write, one push) at most every likesFlushMs. */
   like(roomId: number, count: number): void {
-    this.pendingLikes.set(roomId, (this.pendingLikes.get(roomId) ?? 0) + count);
+    this.tally(roomId, count, 0, 0);
+  }
+
+  /** Credits spent in a room (gifts, paid minutes, paid barrage; committed): counted in its totals (room.ended). */
+  earned(roomId: number, gifts: number, credits: number): void {
+    this.tally(roomId, 0, gifts, credits);
+  }
+
+  private tally(roomId: number, likes: number, gifts: number, credits: number): void {
+    const t = this.pendingLikes.get(roomId) ?? { likes: 0, gifts: 0, credits: 0 };
+    this.pendingLikes.set(roomId, { likes: t.likes + likes, gifts: t.gifts + gifts, credits: t.credits + credits });
     this.likesTimer ??= this.deps.clock.setTimeout(() => this.flushLikes(), this.deps.config.likesFlushMs);
   }
 
+  /** Tells every room what was added up for it (also right before a room is asked to close, so its totals have it). */
   flushLikes(): void {
+    this.deps.clock.clearTimeout(this.likesTimer);
     this.likesTimer = undefined;
-    for (const [roomId, count] of this.pendingLikes) if (this.openRooms.has(roomId)) this.deps.rooms.tell(roomId, { t: 'likes', count });
+    for (const [roomId, t] of this.pendingLikes) {
+      if (!this.openRooms.has(roomId)) continue;
+      if (t.likes > 0) this.deps.rooms.tell(roomId, { t: 'likes', count: t.likes });
+      if (t.gifts > 0 || t.credits > 0) this.deps.rooms.tell(roomId, { t: 'earned', gifts: t.gifts, credits: t.credits });
+    }
     this.pendingLikes.clear();
   }
 

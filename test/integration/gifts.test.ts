@@ -73,6 +73,9 @@ t.test('a gift in a public room: charged, the host earns minus the house cut, th
   await viewer.request('gift.send', { giftId: 1, roomId });
   t.match(await other.next('room.gift'), { roomTotal: 30 });
   t.match(await audit(admin), { ok: true, minted: 100, circulating: 100, users: 91, house: 9 });
+  const ended = other.next('room.ended');
+  await host.request('room.close', {});
+  t.match(await ended, { roomId, totals: { gifts: 3, credits: 30 } }, 'the room\'s totals count its gifts');
 });
 
 t.test('not enough credit: 740 and nothing changes', async (t) => {

@@ -59,4 +59,7 @@ t.test('a paid room: the first minute on entering, one per started minute, put o
   t.equal(await credits(other), 80, 'leaving stops the billing');
   t.equal(await credits(host), 28);
   t.match(await admin('/admin/ledger/audit'), { ok: true, minted: 125, users: 113, house: 12 });
+  const ended = host.next('room.ended');
+  await host.request('room.close', {});
+  t.match(await ended, { roomId, totals: { gifts: 0, credits: 40 } }, 'the paid minutes count in the totals');
 });

@@ -16,7 +16,7 @@ export const RoomView = Type.Object({
   host: Member,
   title: Type.String({ maxLength: 64 }),
   status: Type.Union([Type.Literal('open'), Type.Literal('closing')]),
-  pricePerMinute: SafeInt({ minimum: 0, description: 'credits per minute while inside (seed room_price); charged once credits land' }),
+  pricePerMinute: SafeInt({ minimum: 0, description: 'credits per started minute of a visit (seed room_price); 0: free' }),
   seatLimit: SafeInt({ minimum: 1, description: 'most viewers at once (seed max_fansi_num)' }),
   viewers: Count,
   likes: Count,
@@ -29,8 +29,13 @@ export const RoomTotals = Type.Object({
   peakViewers: Count,
   totalViewers: SafeInt({ minimum: 0, description: 'distinct viewers who entered' }),
   likes: Count,
-  gifts: Count,
-  credits: SafeInt({ minimum: 0, description: 'credits earned (0 until the economy lands)' }),
+  gifts: SafeInt({ minimum: 0, description: 'gifts sent in the room (counted as credits are)' }),
+  credits: SafeInt({
+    minimum: 0,
+    description:
+      'credits viewers spent in the room (gifts, paid minutes, paid barrage), added up like likes: told to the room at most LIVE_LIKES_FLUSH_MS late and ' +
+      'right before a close by its host or the platform, so what was spent in the last instant of a room ended by its countdown or abnormally may be missing here (never from the ledger)',
+  }),
 });
 
 export const roomOps = {
