@@ -19,12 +19,16 @@ export function showCharge(show: Show, what: ChargeRequest['what'], minute: numb
  * (not enough credit) ends the show ('no_credit'), the viewer kicked (7.5).
  * Returns the show after the answer, or 'ended' when it has to end now.
  */
-export function applyCharge(s: DeskState, msg: ChargeResult): { state: DeskState; end: boolean; effects: Effect[] } {
+export function applyCharge(s: DeskState, msg: ChargeResult): { state: DeskState; end: boolean; effects: Effect[]; charges?: ChargeRequest[] } {
   const taken = takeCharge(s, msg.key);
   if (!taken) return { state: s, end: false, effects: [] };
   const { charge, state } = taken;
   const show = state.show;
-  if (!show || charge.place !== 'show' || show.id !== charge.placeId || charge.what === 'release') return { state, end: false, effects: [] };
+  if (!show || charge.place !== 'show' || show.id !== charge.placeId || charge.what === 'release') {
+    // A hold that committed after its show ended (a retry after a restart) paid no minute: give it back.
+    const orphan = msg.ok && charge.what === 'hold';
+    return { state, end: false, effects: [], charges: orphan ? [{ ...charge, key: `release:show:${charge.placeId}`, what: 'release', minute: 0, fromHold: true }] : [] };
+  }
   if (!msg.ok) {
     return { state, end: true, effects: [push(show.viewerId, 'show.kicked', { showId: show.id, reason: 'no_credit' })] };
   }
@@ -53,8 +57,20 @@ export function billIfDue(show: Show, now: number): { show: Show; charges: Charg
   return { show: { ...show, billing: minute }, charges: [showCharge(show, 'bill', minute)] };
 }
 
-/** At the end: a hold that never paid a minute goes back to the viewer. */
-export function chargesAtEnd(show: Show): ChargeRequest[] {
-  if (show.billed > 0 || show.billing === 1 || show.held === 'no') return [];
-  return [showCharge(show, 'release', 0)];
+/**
+ * At the end (`at`): a show that never started gives its hold back; in a
+ * show its viewer was in, every minute that started before the end and is
+ * not paid or being paid yet is charged now (after a restart several may
+ * have started while the server was down) — unless it ended because one
+ * could not be paid.
+ */
+export function chargesAtEnd(show: Show, at: number, unpaid: boolean): ChargeRequest[] {
+  if (show.price === 0 || show.held === 'no') return [];
+  if (show.startedAt === null || show.startedAt >= at) return show.billed > 0 || show.billing !== null ? [] : [showCharge(show, 'release', 0)];
+  // Ended because a minute could not be paid: nothing more is asked of the viewer.
+  if (!show.viewerIn || unpaid) return [];
+  const started = Math.ceil((at - show.startedAt) / BILL_MINUTE_MS);
+  const out: ChargeRequest[] = [];
+  for (let minute = (show.billing ?? show.billed) + 1; minute <= started; minute++) out.push(showCharge(show, 'bill', minute));
+  return out;
 }

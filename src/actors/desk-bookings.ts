@@ -38,6 +38,11 @@ export function depositAnswered(s: DeskState, msg: ChargeResult, now: number): S
   if (!taken) return same(s, []);
   const { charge, state } = taken;
   const b = state.bookings.find((x) => x.id === charge.placeId);
+  if (msg.ok && charge.what === 'hold' && !b) {
+    // A deposit that committed after its booking was settled (a retry after a restart): its settlement found
+    // nothing to move, so it goes back to the viewer now.
+    return withCharges({ state, effects: [] }, [{ ...charge, key: `release:booking:${charge.placeId}`, what: 'release', fromHold: true }], now);
+  }
   if (msg.ok || charge.what !== 'hold' || !b || b.showId !== null) return { state, effects: [] };
   return {
     state: drop(state, b.id),

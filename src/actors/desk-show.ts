@@ -189,14 +189,13 @@ function advance(show: Show, now: number, rules: DeskRules): Advanced {
     effects.push(...both(s, 'show.started', { showId: s.id, startedAt, viewerEnterBy: s.viewerEnterBy }));
     writes.push({ t: 'show.start', showId: s.id, at: startedAt });
   }
-  const ended = (reason: EndReason): Advanced => {
-    const e = end(s, now, reason);
+  // The earliest end that is due, at its own time: after a restart several may be overdue, and the show
+  // ended when the first of them passed (not when the server came back), with the minutes started before.
+  const due = dueEnd(s, now);
+  if (due) {
+    const e = end(s, due.at, due.reason);
     return { show: null, effects: [...effects, ...e.effects], writes: [...writes, ...e.writes], charges: e.charges };
-  };
-  if (s.hostEnterBy !== null && now >= s.hostEnterBy) return ended('host_no_show');
-  if (s.viewerEnterBy !== null && now >= s.viewerEnterBy) return ended('viewer_no_show');
-  if ((s.hostAwayUntil !== null && now >= s.hostAwayUntil) || (s.viewerAwayUntil !== null && now >= s.viewerAwayUntil)) return ended('abnormal');
-  if (s.closesAt !== null && now >= s.closesAt) return ended('countdown');
+  }
   if (s.nextTickAt !== null && now >= s.nextTickAt && s.closesAt !== null) {
     s = { ...s, nextTickAt: nextTick(now, s.closesAt, rules) };
     effects.push(...both(s, 'show.closing', { showId: s.id, closesAt: s.closesAt, secondsLeft: secondsLeft(s.closesAt!, now) }));
@@ -217,6 +216,20 @@ export function showBilled(s: DeskState, now: number, rules: DeskRules, first: E
   return finish(s, advance(s.show, now, rules), first, now);
 }
 
+/** The end deadline of the show that passed first by `now`, if any. */
+function dueEnd(s: Show, now: number): { at: number; reason: EndReason } | null {
+  const ends: Array<[number | null, EndReason]> = [
+    [s.hostEnterBy, 'host_no_show'],
+    [s.viewerEnterBy, 'viewer_no_show'],
+    [s.hostAwayUntil, 'abnormal'],
+    [s.viewerAwayUntil, 'abnormal'],
+    [s.closesAt, 'countdown'],
+  ];
+  let first: { at: number; reason: EndReason } | null = null;
+  for (const [at, reason] of ends) if (at !== null && at <= now && (first === null || at < first.at)) first = { at, reason };
+  return first;
+}
+
 function end(show: Show, now: number, reason: EndReason): Advanced {
   const durationSec = show.startedAt === null ? 0 : Math.max(0, Math.floor((now - show.startedAt) / 1000));
   // The settlement (001 §15/§16): minutes billed and their credits, as committed by the time the show ended.
@@ -225,7 +238,7 @@ function end(show: Show, now: number, reason: EndReason): Advanced {
     show: null,
     effects: [...both(show, 'show.ended', d), emit({ kind: 'show.ended', showId: show.id, hostId: show.hostId, viewerId: show.viewerId })],
     writes: [{ t: 'show.end', showId: show.id, at: now, reason, durationSec }],
-    charges: chargesAtEnd(show),
+    charges: chargesAtEnd(show, now, reason === 'no_credit'),
   };
 }
 

@@ -4,7 +4,7 @@ import type { InviteRow } from '../storage/private-shows.js';
 import type { Effect, Step } from './effects.js';
 import { answerBooking, bookingDeadlines, bookingDue, cancelBooking, depositAnswered, enterBooking, newBooking, settleEndedBooking } from './desk-bookings.js';
 import { answerInvite, cancelInvite, expireInvite, newInvite } from './desk-invites.js';
-import { chargeDeadlines, retryCharges, type Charge, type ChargeResult } from './charges.js';
+import { chargeDeadlines, retryCharges, withCharges, type Charge, type ChargeResult } from './charges.js';
 import { applyCharge } from './desk-billing.js';
 import { closeShow, endShowNow, enterShow, showAdvance, showAway, showBack, showBilled, showDeadlines, showRestarted, showVideo, showView } from './desk-show.js';
 import { ok } from './effects.js';
@@ -186,6 +186,7 @@ function reduce(s: DeskState, msg: DeskMsg, now: number, rules: DeskRules): Step
       if (!charge) return same(s, []);
       if (charge.place === 'booking') return depositAnswered(s, msg, now);
       const r = applyCharge(s, msg);
+      if (r.charges?.length) return withCharges({ state: r.state, effects: r.effects }, r.charges, now);
       if (!r.end) return showBilled(r.state, now, rules, r.effects);
       const refused = r.state.show ? { ...r.state, show: { ...r.state.show, held: r.state.show.held === 'pending' ? ('no' as const) : r.state.show.held, billing: null } } : r.state;
       return endShowNow(refused, now, 'no_credit', r.effects);

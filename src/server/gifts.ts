@@ -6,7 +6,7 @@ import { ProtocolError } from '../protocol/errors.js';
 import type { Ops, PushName } from '../protocol/ops/index.js';
 import type { Profile } from '../protocol/schemas.js';
 import type { Gift, GiftCatalog } from '../storage/gift-catalog.js';
-import type { Ledger, Leg } from '../storage/ledger.js';
+import type { Ledger, Leg, TransferDone } from '../storage/ledger.js';
 import type { Config } from './config.js';
 import type { PrivateShows } from './private-shows.js';
 import type { RoomService } from './rooms.js';
@@ -82,6 +82,11 @@ export class GiftService {
   /** Runs in the sender's lane: one send of a user at a time, so a streak's numbers follow the sends. */
   async send(me: Session, requestId: number, d: SendRequest): Promise<SendReply> {
     const { catalog, wallet, config, clock } = this.deps;
+    // A keyed send committed before answers its first reply even if its room or show has ended since
+    // (a client retrying after a crash must learn whether it went through).
+    const key = d.key ? `gift:${me.userId}:k:${d.key}` : `gift:${me.userId}:r:${me.id}:${requestId}`;
+    const prior = d.key ? this.deps.ledger.find(key) : undefined;
+    if (prior) return this.replayed(me, d, prior);
     const gift = catalog.get(d.giftId);
     if (!gift || !gift.active) throw new ProtocolError('GIFT_NOT_FOUND');
     const place = this.placeOf(me.userId, d);
@@ -107,7 +112,7 @@ export class GiftService {
     const streak = running ? running.streak + 1 : 1;
     const streakCount = running ? running.streakCount + count : count;
     const done = await wallet.move({
-            key: d.key ? `gift:${me.userId}:k:${d.key}` : `gift:${me.userId}:r:${me.id}:${requestId}`,
+            key,
             kind: 'gift',
             legs,
             ref: place.ref,
@@ -115,22 +120,24 @@ export class GiftService {
             note: { streak, streakCount, credits: fromBackpack ? wallet.credits(me.userId) : null },
             at: clock.now(),
           });
+    // The first reply again (a retry joined the first attempt, or its key came back): nothing charged, nothing pushed.
+    if (done.replayed) return this.replayed(me, d, done);
     const credits = fromBackpack ? Number(done.note.credits) : done.balances[userAccount(me.userId)]!;
-    if (done.replayed) {
-      // The first reply again: nothing charged, nothing pushed.
-      return {
-        transferId: done.transferId,
-        credits,
-        comboId,
-        streak: Number(done.note.streak),
-        streakCount: Number(done.note.streakCount),
-      };
-    }
     if (fromBackpack) this.deps.backpack.updated(me.userId, gift.id, -count, 'used', done);
     if (place.room !== undefined) this.deps.rooms.earned(place.room, count, total);
     this.totals.set(place.ref, (this.totals.get(place.ref) ?? before) + total);
     this.sent({ comboId, me, gift, place, count, total, streak, streakCount });
     return { transferId: done.transferId, credits, comboId, streak, streakCount };
+  }
+
+  /** The first reply of a send, from its stored transfer; another gift, count, place or combo id under the key: 753. */
+  private replayed(me: Session, d: SendRequest, done: TransferDone): SendReply {
+    const to = d.roomId !== undefined ? `room:${d.roomId}` : `show:${d.showId}`;
+    const m = done.meta;
+    const same = m.giftId === d.giftId && m.count === (d.count ?? 1) && m.to === to && m.comboId === (d.comboId ?? '') && m.from === (d.fromBackpack === true ? 'backpack' : 'credits');
+    if (!same) throw new ProtocolError('KEY_REUSED');
+    const credits = m.from === 'backpack' ? Number(done.note.credits) : done.balances[userAccount(me.userId)]!;
+    return { transferId: done.transferId, credits, comboId: d.comboId ?? null, streak: Number(done.note.streak), streakCount: Number(done.note.streakCount) };
   }
 
   /** After a committed send: the streak moves on (or a single send is pushed at once). */

@@ -101,6 +101,8 @@ export interface Ledger {
   transfer(cmd: TransferCommand): Promise<TransferDone>;
   /** The balance of an account, transfers in flight included. */
   balance(account: string): number;
+  /** The first result of a committed transfer under `key` (replayed: true), if there is one. */
+  find(key: string): TransferDone | undefined;
   /** Committed balances of the accounts starting with `prefix` (transfers in flight included for those already known), zero ones left out. */
   balancesOf(prefix: string): Record<string, number>;
   /** Σ of what was paid (the payer's side) in committed transfers of one kind under `ref`, and how many. */
@@ -192,6 +194,11 @@ export class SqliteLedger implements Ledger {
       if (balance !== 0) out[account] = balance;
     }
     return out;
+  }
+
+  find(key: string): TransferDone | undefined {
+    const stored = this.selectTransfer.get(key) as StoredTransfer | undefined;
+    return stored && replay(key, stored);
   }
 
   totalOf(ref: string, kind: TransferKind): { amount: number; transfers: number } {

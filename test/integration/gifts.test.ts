@@ -215,13 +215,18 @@ t.test('a gift in a private show: from its viewer to its host, pushed to both', 
   const { host, viewer, showId } = ts;
   const toHost = host.next('show.gift');
   const toViewer = viewer.next('show.gift');
-  const reply = await viewer.request('gift.send', { giftId: 1, count: 3, showId });
+  const reply = await viewer.request('gift.send', { giftId: 1, count: 3, showId, key: 'in-show' });
   t.match(reply, { credits: 70, streak: 1, streakCount: 3 });
   const pushed = await toHost;
   t.match(pushed, { showId, from: { userId: 1 }, gift: { giftId: 1 }, count: 3, showTotal: 30 });
   t.same(await toViewer, pushed);
   await t.rejects(host.request('gift.send', { giftId: 1, showId }), { code: 711 }, 'the host does not gift the viewer');
   t.same(await host.request('wallet.balance', {}), { credits: 21 });
+  // The show ends; a retry of the keyed send (a client that lost the reply) still gets its first reply.
+  await viewer.request('show.close', { showId });
+  t.same(await viewer.request('gift.send', { giftId: 1, count: 3, showId, key: 'in-show' }), reply);
+  await t.rejects(viewer.request('gift.send', { giftId: 1, count: 4, showId, key: 'in-show' }), { code: 753 });
+  await t.rejects(viewer.request('gift.send', { giftId: 1, count: 3, showId, key: 'another' }), { code: 746 }, 'a new send to an ended show');
   t.match(await audit(admin), { ok: true });
 });
 

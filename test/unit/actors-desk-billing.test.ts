@@ -99,3 +99,38 @@ t.test('a minute refused ends the show; minutes already paid stay in the settlem
   t.same(charges(refused.effects), [], 'a minute was paid from the hold: nothing to release');
   t.end();
 });
+
+t.test('a hold that commits after its show ended (a retry after a restart) is given back', (t) => {
+  const { state } = accepted();
+  // The viewer closes before the hold committed: its release is asked for, and refused (nothing held yet).
+  const closed = run([[{ t: 'close', showId: 5, by: 1, countdownMs: 0 }, 1500]], state);
+  t.match(charges(closed.effects), [{ key: 'release:show:5' }]);
+  const refused = run([[{ t: 'charged', key: 'release:show:5', ok: false, reason: 'no_credit' }, 1600]], closed.state);
+  t.same(refused.state.charges.map((c) => c.key), ['hold:show:5'], 'the hold is still out');
+  const late = run([[ok('hold:show:5'), 7000]], refused.state);
+  t.match(charges(late.effects), [{ key: 'release:show:5', what: 'release', fromHold: true, price: 60 }], 'released now');
+  t.same(late.state.charges.map((c) => c.key), ['release:show:5']);
+  t.end();
+});
+
+t.test('a show whose end passed while the server was down ends at that time, with the minutes started before it charged', (t) => {
+  let { state } = accepted();
+  state = run(
+    [
+      [ok('hold:show:5'), 1100],
+      [{ t: 'enter', showId: 5, userId: 100 }, 2000],
+      [{ t: 'enter', showId: 5, userId: 1 }, 2000],
+      [{ t: 'show-due' }, 12_000],
+      [ok('bill:show:5:1', 42), 12_001],
+      // 65 s: the host closes with a 10 s countdown (ends at 75 s); minute 2 starts at 72 s.
+      [{ t: 'close', showId: 5, by: 100, countdownMs: 10_000 }, 65_000],
+    ],
+    state,
+  ).state;
+  // The server was down from 66 s to 200 s: everything due is delivered at once.
+  const late = run([[{ t: 'show-due' }, 200_000]], state);
+  t.equal(late.state.show, null);
+  t.match(pushes(late.effects, 'show.ended')[0], { d: { reason: 'countdown', endedAt: 75_000, durationSec: 63 } });
+  t.match(charges(late.effects), [{ key: 'bill:show:5:2', minute: 2 }], 'minute 2 started before the end: charged, once');
+  t.end();
+});
