@@ -20,6 +20,20 @@ function accepted() {
   ]);
 }
 
+/** Show 5 held, both in, started at 12 s, minute 1 paid. */
+function minuteOnePaid(): DeskState {
+  return run(
+    [
+      [ok('hold:show:5'), 1100],
+      [{ t: 'enter', showId: 5, userId: 100 }, 2000],
+      [{ t: 'enter', showId: 5, userId: 1 }, 2000],
+      [{ t: 'show-due' }, 12_000],
+      [ok('bill:show:5:1', 42), 12_001],
+    ],
+    accepted().state,
+  ).state;
+}
+
 t.test('accepting asks for the hold; it stays in the outbox, asked again every few seconds, until answered', (t) => {
   const { state, effects } = accepted();
   t.match(charges(effects), [{ key: 'hold:show:5', what: 'hold', place: 'show', placeId: 5, viewerId: 1, hostId: 100, price: 60, fromHold: false }]);
@@ -81,18 +95,7 @@ t.test('ending before the first minute releases the hold; a release answered aft
 });
 
 t.test('a minute refused ends the show; minutes already paid stay in the settlement', (t) => {
-  let { state } = accepted();
-  state = run(
-    [
-      [ok('hold:show:5'), 1100],
-      [{ t: 'enter', showId: 5, userId: 100 }, 2000],
-      [{ t: 'enter', showId: 5, userId: 1 }, 2000],
-      [{ t: 'show-due' }, 12_000],
-      [ok('bill:show:5:1', 42), 12_001],
-      [{ t: 'show-due' }, 72_000],
-    ],
-    state,
-  ).state;
+  const state = run([[{ t: 'show-due' }, 72_000]], minuteOnePaid()).state;
   const refused = run([[{ t: 'charged', key: 'bill:show:5:2', ok: false, reason: 'no_credit' }, 72_010]], state);
   t.equal(refused.state.show, null);
   t.match(pushes(refused.effects, 'show.ended')[0], { d: { reason: 'no_credit', minutesBilled: 1, spent: 60, earned: 42, durationSec: 60 } });
@@ -114,19 +117,8 @@ t.test('a hold that commits after its show ended (a retry after a restart) is gi
 });
 
 t.test('a show whose end passed while the server was down ends at that time, with the minutes started before it charged', (t) => {
-  let { state } = accepted();
-  state = run(
-    [
-      [ok('hold:show:5'), 1100],
-      [{ t: 'enter', showId: 5, userId: 100 }, 2000],
-      [{ t: 'enter', showId: 5, userId: 1 }, 2000],
-      [{ t: 'show-due' }, 12_000],
-      [ok('bill:show:5:1', 42), 12_001],
-      // 65 s: the host closes with a 10 s countdown (ends at 75 s); minute 2 starts at 72 s.
-      [{ t: 'close', showId: 5, by: 100, countdownMs: 10_000 }, 65_000],
-    ],
-    state,
-  ).state;
+  // 65 s: the host closes with a 10 s countdown (ends at 75 s); minute 2 starts at 72 s.
+  const state = run([[{ t: 'close', showId: 5, by: 100, countdownMs: 10_000 }, 65_000]], minuteOnePaid()).state;
   // The server was down from 66 s to 200 s: everything due is delivered at once.
   const late = run([[{ t: 'show-due' }, 200_000]], state);
   t.equal(late.state.show, null);
