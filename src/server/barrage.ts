@@ -4,7 +4,7 @@ import type { Ops } from '../protocol/ops/index.js';
 import type { Config } from './config.js';
 import type { RoomService } from './rooms.js';
 import type { Session } from './sessions.js';
-import { userAccount, type Wallet } from './wallet.js';
+import { paidToHost, userAccount, type Wallet } from './wallet.js';
 
 /**
  * Barrage lines (7.38): free while LIVE_BARRAGE_PRICE is 0; otherwise each
@@ -22,15 +22,10 @@ export class Barrage {
     const hostId = rooms.hostOfRoom(roomId);
     if (price === 0 || hostId === undefined || hostId === me.userId) return rooms.say(me.userId, me.profile, d.text, 'barrage', roomId);
     const msgId = rooms.allocateMsgId();
-    const cut = Math.floor((price * config.houseCutPct) / 100);
     const done = await wallet.move({
       key: d.key ? `barrage:${me.userId}:k:${d.key}` : `barrage:${me.userId}:r:${me.id}:${requestId}`,
       kind: 'barrage',
-      legs: [
-        { account: userAccount(me.userId), delta: -price },
-        { account: userAccount(hostId), delta: price - cut },
-        { account: 'house', delta: cut },
-      ].filter((l) => l.delta !== 0),
+      legs: paidToHost(userAccount(me.userId), hostId, price, config.houseCutPct),
       ref: `room:${roomId}`,
       meta: { roomId, text: d.text },
       note: { msgId },

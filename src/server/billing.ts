@@ -5,7 +5,7 @@ import { ProtocolError } from '../protocol/errors.js';
 import type { Leg } from '../storage/ledger.js';
 import type { Config } from './config.js';
 import type { SessionRegistry } from './sessions.js';
-import { userAccount, type Wallet } from './wallet.js';
+import { paidToHost, userAccount, type Wallet } from './wallet.js';
 
 /**
  * Runs the charges private shows and paid rooms ask for (actors/charges.ts)
@@ -42,8 +42,7 @@ export class Billing {
     } else if (c.what === 'release') {
       legs = [{ account: hold, delta: -c.price }, { account: viewer, delta: c.price }];
     } else if (c.what === 'forfeit') {
-      const cut = Math.floor((c.price * this.deps.config.houseCutPct) / 100);
-      legs = [{ account: hold, delta: -c.price }, { account: userAccount(c.hostId), delta: c.price - cut }, { account: 'house', delta: cut }];
+      legs = paidToHost(hold, c.hostId, c.price, this.deps.config.houseCutPct);
     } else {
       // A show's minute 1 is paid from its hold, other minutes by the viewer; a rebate nets into the viewer's leg.
       const payer = c.fromHold ? hold : viewer;

@@ -12,7 +12,7 @@ import type { PrivateShows } from './private-shows.js';
 import type { RoomService } from './rooms.js';
 import type { Session, SessionRegistry } from './sessions.js';
 import type { Backpack } from './backpack.js';
-import { userAccount, type Wallet } from './wallet.js';
+import { paidToHost, userAccount, type Wallet } from './wallet.js';
 
 type SendRequest = RequestOf<Ops['gift.send']>;
 type SendReply = ReplyOf<Ops['gift.send']>;
@@ -98,15 +98,12 @@ export class GiftService {
     }
     const total = gift.price * count;
     if (!Number.isSafeInteger(total)) throw new ProtocolError('BAD_PARAMETER', '/count too large for this gift');
-    const house = Math.floor((total * config.houseCutPct) / 100);
     const fromBackpack = d.fromBackpack === true;
     // From a backpack the items are used up and the platform pays the host (promo) what credits would have.
     const legs: Leg[] = [
       ...(fromBackpack ? this.deps.backpack.useLegs(me.userId, gift.id, count) : []),
-      { account: fromBackpack ? 'promo' : userAccount(me.userId), delta: -total },
-      { account: userAccount(place.recipient), delta: total - house },
-      { account: 'house', delta: house },
-    ].filter((leg) => leg.delta !== 0);
+      ...paidToHost(fromBackpack ? 'promo' : userAccount(me.userId), place.recipient, total, config.houseCutPct),
+    ];
     // Read before this send commits (the running total then adds it): later sends find it cached.
     const before = this.totalOf(place.ref);
     const streak = running ? running.streak + 1 : 1;

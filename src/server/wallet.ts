@@ -1,10 +1,23 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { LedgerError, type Ledger, type TransferCommand, type TransferDone } from '../storage/ledger.js';
+import { LedgerError, type Ledger, type Leg, type TransferCommand, type TransferDone } from '../storage/ledger.js';
 import type { SessionRegistry } from './sessions.js';
 
 export const userAccount = (userId: number) => `user:${userId}`;
+
+/**
+ * The legs of `amount` paid by `payer` to a host: the host earns it less the
+ * house's cut, floor(amount × LIVE_HOUSE_CUT_PCT / 100). Zero legs left out.
+ */
+export function paidToHost(payer: string, hostId: number, amount: number, houseCutPct: number): Leg[] {
+  const cut = Math.floor((amount * houseCutPct) / 100);
+  return [
+    { account: payer, delta: -amount },
+    { account: userAccount(hostId), delta: amount - cut },
+    { account: 'house', delta: cut },
+  ].filter((leg) => leg.delta !== 0);
+}
 
 const USER = /^user:(\d+)$/;
 
@@ -25,42 +38,29 @@ export class Wallet {
 
   /** Credits bought through the app (from its payment backend): idempotent by the payment's order id. */
   topUp(userId: number, orderId: string, amount: number): Promise<TransferDone> {
-    return this.move({
-      key: `topup:${orderId}`,
-      kind: 'topup',
-      legs: [
-        { account: 'mint', delta: -amount },
-        { account: userAccount(userId), delta: amount },
-      ],
-      meta: { orderId },
-      at: this.deps.clock.now(),
-    });
+    return this.fromMint('topup', `topup:${orderId}`, userId, amount, { orderId });
   }
 
   /** Credits paid out (cashed by the app's backend): idempotent by its order id. */
   withdraw(userId: number, orderId: string, amount: number): Promise<TransferDone> {
-    return this.move({
-      key: `withdraw:${orderId}`,
-      kind: 'withdraw',
-      legs: [
-        { account: userAccount(userId), delta: -amount },
-        { account: 'mint', delta: amount },
-      ],
-      meta: { orderId },
-      at: this.deps.clock.now(),
-    });
+    return this.fromMint('withdraw', `withdraw:${orderId}`, userId, -amount, { orderId });
   }
 
   /** An administrator's correction (positive or negative) with its reason: idempotent by its key. */
   adjust(userId: number, key: string, amount: number, reason: string): Promise<TransferDone> {
+    return this.fromMint('adjust', `adjust:${key}`, userId, amount, { reason });
+  }
+
+  /** `amount` credits from the mint to a user (negative: back to the mint). */
+  private fromMint(kind: 'topup' | 'withdraw' | 'adjust', key: string, userId: number, amount: number, meta: Record<string, string>): Promise<TransferDone> {
     return this.move({
-      key: `adjust:${key}`,
-      kind: 'adjust',
+      key,
+      kind,
       legs: [
         { account: 'mint', delta: -amount },
         { account: userAccount(userId), delta: amount },
       ],
-      meta: { reason },
+      meta,
       at: this.deps.clock.now(),
     });
   }
