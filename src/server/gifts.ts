@@ -82,14 +82,20 @@ export class GiftService {
   /** Runs in the sender's lane: one send of a user at a time, so a streak's numbers follow the sends. */
   async send(me: Session, requestId: number, d: SendRequest): Promise<SendReply> {
     const { catalog, wallet, config, clock } = this.deps;
-    // A keyed send committed before answers its first reply even if its room or show has ended since
-    // (a client retrying after a crash must learn whether it went through).
     const key = d.key ? `gift:${me.userId}:k:${d.key}` : `gift:${me.userId}:r:${me.id}:${requestId}`;
-    const prior = d.key ? this.deps.ledger.find(key) : undefined;
-    if (prior) return this.replayed(me, d, prior);
-    const gift = catalog.get(d.giftId);
-    if (!gift || !gift.active) throw new ProtocolError('GIFT_NOT_FOUND');
-    const place = this.placeOf(me.userId, d);
+    let gift: Gift;
+    let place: Place;
+    try {
+      gift = catalog.get(d.giftId)!;
+      if (!gift || !gift.active) throw new ProtocolError('GIFT_NOT_FOUND');
+      place = this.placeOf(me.userId, d);
+    } catch (err) {
+      // A keyed send committed before answers its first reply even if its gift, room or show is gone since
+      // (a client retrying after a crash must learn whether it went through). Only then: it costs a read.
+      const prior = d.key && err instanceof ProtocolError ? this.deps.ledger.find(key) : undefined;
+      if (prior) return this.replayed(me, d, prior);
+      throw err;
+    }
     const count = d.count ?? 1;
     const comboId = d.comboId ?? null;
     const running = comboId === null ? undefined : this.streaks.get(comboId);
