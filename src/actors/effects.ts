@@ -18,7 +18,7 @@ export type Effect =
 
 /** Facts actors report outward; the server keeps its indexes from them. */
 export type DomainEvent =
-  | { kind: 'room.opened'; roomId: number; hostId: number; muted: number[] }
+  | { kind: 'room.opened'; roomId: number; hostId: number; muted: number[]; pricePerMinute: number }
   | { kind: 'room.muted'; roomId: number; userId: number; muted: boolean }
   | { kind: 'room.member_left'; roomId: number; userId: number }
   | { kind: 'room.listing'; roomId: number; listing: RoomListing }

@@ -282,7 +282,7 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
 
 /** The server mirrors who is muted, so chat lines never wait for the room actor. */
 function openedEvent(s: RoomState): Effect {
-  return emit({ kind: 'room.opened', roomId: s.roomId, hostId: s.hostId, muted: Object.keys(s.muted).map(Number) });
+  return emit({ kind: 'room.opened', roomId: s.roomId, hostId: s.hostId, muted: Object.keys(s.muted).map(Number), pricePerMinute: s.pricePerMinute });
 }
 
 function departure(s: RoomState, userId: number, reason: 'left' | 'kicked' | 'gone'): Effect[] {

@@ -37,6 +37,8 @@ type OpenMsg = Omit<Extract<RoomMsg, { t: 'open' }>, 't' | 'hostId'>;
 export class RoomService {
   /** Open rooms (opening journaled, end not) → host. Requests for anything else are refused without spawning an actor. */
   private readonly openRooms = new Map<number, number>();
+  /** Open rooms with a price per minute (an entry there needs the viewer's credits). */
+  private readonly paidRooms = new Set<number>();
   /** The room a user is a viewer of. */
   private readonly memberOf = new Map<number, number>();
   private readonly membersOf = new Map<number, Set<number>>();
@@ -83,6 +85,7 @@ export class RoomService {
     switch (event.kind) {
       case 'room.opened':
         this.openRooms.set(event.roomId, event.hostId);
+        if (event.pricePerMinute > 0) this.paidRooms.add(event.roomId);
         this.hostOf.set(event.hostId, event.roomId);
         this.mutedIn.set(event.roomId, new Set(event.muted));
         sessions.subscribe(event.hostId, topicOf(event.roomId));
@@ -102,6 +105,7 @@ export class RoomService {
         break;
       case 'room.closed':
         this.openRooms.delete(event.roomId);
+        this.paidRooms.delete(event.roomId);
         this.listings.delete(event.roomId);
         this.mutedIn.delete(event.roomId);
         this.pendingLikes.delete(event.roomId);
@@ -196,7 +200,8 @@ export class RoomService {
     const hosting = this.hostOf.get(userId);
     if (hosting !== undefined && hosting !== roomId) throw new ProtocolError('PERMISSION_DENIED', 'close your own room first');
     if (this.deps.inPrivateShow(userId)) throw new ProtocolError('USER_BUSY', 'you are in a private show');
-    const view = await this.ask<RoomView>(roomId, { t: 'enter', userId, profile, credits: this.deps.creditsOf(userId) });
+    const credits = this.paidRooms.has(roomId) ? this.deps.creditsOf(userId) : undefined;
+    const view = await this.ask<RoomView>(roomId, { t: 'enter', userId, profile, credits });
     if (hosting !== undefined) return view;
     const previous = this.memberOf.get(userId);
     if (previous !== undefined && previous !== roomId) await this.leaveRoom(userId, previous, 'left');
