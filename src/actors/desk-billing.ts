@@ -30,7 +30,9 @@ export function applyCharge(s: DeskState, msg: ChargeResult): { state: DeskState
     return { state, end: false, effects: [], charges: orphan ? [{ ...charge, key: `release:show:${charge.placeId}`, what: 'release', minute: 0, fromHold: true }] : [] };
   }
   if (!msg.ok) {
-    return { state, end: true, effects: [push(show.viewerId, 'show.kicked', { showId: show.id, reason: 'no_credit' })] };
+    // The show ends now; what it says of its billing is what was paid (a refused hold held nothing).
+    const refused: Show = { ...show, held: show.held === 'pending' ? 'no' : show.held, billing: null };
+    return { state: { ...state, show: refused }, end: true, effects: [push(show.viewerId, 'show.kicked', { showId: show.id, reason: 'no_credit' })] };
   }
   let next: Show;
   if (charge.what === 'hold') next = { ...show, held: 'yes' };

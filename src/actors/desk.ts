@@ -187,9 +187,7 @@ function reduce(s: DeskState, msg: DeskMsg, now: number, rules: DeskRules): Step
       if (charge.place === 'booking') return depositAnswered(s, msg, now);
       const r = applyCharge(s, msg);
       if (r.charges?.length) return withCharges({ state: r.state, effects: r.effects }, r.charges, now);
-      if (!r.end) return showBilled(r.state, now, rules, r.effects);
-      const refused = r.state.show ? { ...r.state, show: { ...r.state.show, held: r.state.show.held === 'pending' ? ('no' as const) : r.state.show.held, billing: null } } : r.state;
-      return endShowNow(refused, now, 'no_credit', r.effects);
+      return r.end ? endShowNow(r.state, now, 'no_credit', r.effects) : showBilled(r.state, now, rules, r.effects);
     }
     case 'charge-retry':
       return retryCharges(s, now);
