@@ -95,9 +95,13 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     publish,
     emit: (event) => {
       if (event.kind === 'charge') return billing.charge(event.charge);
+      if (event.kind === 'show.ended') gifts.placeEnded(`show:${event.showId}`);
       if (event.kind === 'show.opened' || event.kind === 'show.ended') return privateShows.onEvent(event);
       roomService.onEvent(event);
-      if (event.kind === 'room.closed') channels.closed(topicOf(event.roomId));
+      if (event.kind === 'room.closed') {
+        channels.closed(topicOf(event.roomId));
+        gifts.placeEnded(`room:${event.roomId}`);
+      }
     },
   };
   const common = { runtime, clock, ports, logger, askTimeoutMs: config.askTimeoutMs, maxQueue: config.actorQueue };

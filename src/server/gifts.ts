@@ -234,6 +234,11 @@ export class GiftService {
     return { ref: `show:${d.showId}`, recipient: show.hostId, show: { showId: d.showId!, ...show } };
   }
 
+  /** A room closed or a show ended: its running total leaves memory (the ledger keeps the sum). */
+  placeEnded(ref: string): void {
+    this.totals.delete(ref);
+  }
+
   /** Ends every streak now (shutdown): their pending pushes go out, no end pushes are promised after a restart. */
   close(): void {
     for (const st of this.streaks.values()) {
