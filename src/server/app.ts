@@ -28,6 +28,7 @@ import { wsBehavior } from './gateway.js';
 import { createHandlers } from './handlers.js';
 import { mountHttpRoutes } from './http.js';
 import { Lanes } from './lanes.js';
+import { FrameBatcher } from './outgoing.js';
 import { Metrics } from './metrics.js';
 import { Bookings } from './bookings.js';
 import { PrivateShows } from './private-shows.js';
@@ -78,13 +79,15 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   const runtime = new ActorRuntime(engine, clock);
   const app = uWS.App();
+  const batcher = new FrameBatcher();
   const channels = new RoomChannels({
     clock,
     bufferSize: config.resumeBuffer,
     keepMs: config.resumeGraceMs,
     coalesceMs: config.membersFlushMs,
     send: (topic, frame) => {
-      // Encoded once, delivered to every subscriber by uWS in C++.
+      // Encoded once, delivered to every subscriber by uWS in C++; direct frames queued before it go first.
+      batcher.beforePublish(topic);
       app.publish(topic, frame, true);
       metrics.messagesOut.inc(app.numSubscribers(topic));
     },
@@ -239,6 +242,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
       admission,
       lanes,
+      batcher,
       roomFramesSince: (topic, seq) => channels.since(topic, seq),
       isReady: () => ready,
       // An accepted login is never shed nor timed out: it waits for its journal write (see Admission).

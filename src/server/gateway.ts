@@ -12,6 +12,7 @@ import type { Handlers, OpHandler, RequestContext } from './handlers.js';
 import { refuse, type HttpStatus } from './http.js';
 import type { Admission } from './admission.js';
 import type { Lanes } from './lanes.js';
+import type { FrameBatcher, Outlet } from './outgoing.js';
 import type { Metrics } from './metrics.js';
 import type { Conn, ResumeRequest, Session, SessionRegistry } from './sessions.js';
 import { TokenBucket } from './rate-limit.js';
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   handlers: Handlers;
   admission: Admission;
   lanes: Lanes;
+  /** Where direct frames wait for the end of the turn (room pushes must flush it before publishing). */
+  batcher: FrameBatcher;
   isReady(): boolean;
   /** Records the session as the user's latest (durably) before it is welcomed. */
   login(session: Session): Promise<void>;
@@ -45,7 +48,7 @@ export interface GatewayDeps {
 
 /** The `/ws` route: authenticate at upgrade, then decode → validate → rate-limit → handle → reply. */
 export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
-  const { config, clock, logger, metrics, sessions, admission, lanes } = deps;
+  const { config, clock, logger, metrics, sessions, admission, lanes, batcher } = deps;
 
   const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
     const headers = {
@@ -92,27 +95,39 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
   const open = (ws: WebSocket<SocketData>) => {
     const data = ws.getUserData();
     metrics.connections.inc();
-    data.conn = {
+    const conn: Conn & Outlet = {
+      frames: null,
+      // Frames leave in one write per socket and turn (see FrameBatcher).
       send: (frame) => {
         if (data.closed) return;
         metrics.messagesOut.inc();
-        let status = 1;
-        ws.cork(() => (status = ws.send(frame, true)));
-        // 2 = dropped: the client stopped reading and its buffer passed maxBackpressure.
-        if (status === 2) {
+        batcher.queue(conn, frame);
+      },
+      write: (frames) => {
+        if (data.closed) return;
+        let dropped = false;
+        ws.cork(() => {
+          // 2 = dropped: the client stopped reading and its buffer passed maxBackpressure.
+          for (let i = 0; i < frames.length && !dropped; i++) dropped = ws.send(frames[i]!, true) === 2;
+        });
+        if (dropped) {
           logger.warn({ userId: data.identity.userId, buffered: ws.getBufferedAmount() }, 'closing a client that does not read');
           metrics.error(CLOSE_CODES.BACKPRESSURE.code);
-          data.conn.end(CLOSE_CODES.BACKPRESSURE.code, CLOSE_CODES.BACKPRESSURE.reason);
+          conn.end(CLOSE_CODES.BACKPRESSURE.code, CLOSE_CODES.BACKPRESSURE.reason);
         }
       },
+      // The session's topics are the socket's subscriptions (SessionRegistry keeps them in step).
+      subscribed: (topic) => data.session?.topics.has(topic) === true,
       end: (code, reason) => {
         if (data.closed) return;
+        batcher.flush(conn);
         data.closed = true;
         ws.end(code, reason);
       },
       subscribe: (topic) => void (data.closed || ws.subscribe(topic)),
       unsubscribe: (topic) => void (data.closed || ws.unsubscribe(topic)),
     };
+    data.conn = conn;
     const { session, resumed, resync } = sessions.open(data.identity, data.conn, data.resume);
     data.session = session;
     const ids = { userId: session.userId, sessionId: session.id };

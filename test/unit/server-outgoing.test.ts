@@ -1,0 +1,64 @@
+import t from 'tap';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { FrameBatcher, type Outlet } from '../../src/server/outgoing.js';
+
+/** An outlet that records each write (one write = one corked call) and the topics it is in. */
+function outlet(topics: string[] = []): Outlet & { writes: string[][] } {
+  const o: Outlet & { writes: string[][] } = {
+    frames: null,
+    writes: [],
+    write: (frames) => void o.writes.push(frames.map((f) => Buffer.from(f).toString())),
+    subscribed: (topic) => topics.includes(topic),
+  };
+  return o;
+}
+const frame = (s: string) => Buffer.from(s);
+
+t.test('the frames of one turn leave in one write per socket, in order, after the turn', async (t) => {
+  const b = new FrameBatcher();
+  const a = outlet();
+  const c = outlet();
+  b.queue(a, frame('a1'));
+  b.queue(c, frame('c1'));
+  b.queue(a, frame('a2'));
+  b.queue(a, frame('a3'));
+  t.same(a.writes, [], 'nothing written during the turn');
+  await nextTurn();
+  t.same(a.writes, [['a1', 'a2', 'a3']]);
+  t.same(c.writes, [['c1']]);
+  b.queue(a, frame('a4'));
+  await nextTurn();
+  t.same(a.writes, [['a1', 'a2', 'a3'], ['a4']], 'the next turn is a write of its own');
+  await nextTurn();
+  t.equal(a.writes.length, 2, 'no empty writes');
+});
+
+t.test('before a room push, the frames queued for that room\'s sockets are written; others wait for the turn', async (t) => {
+  const b = new FrameBatcher();
+  const inRoom = outlet(['room:1']);
+  const elsewhere = outlet(['room:2']);
+  b.queue(inRoom, frame('reply'));
+  b.queue(elsewhere, frame('other'));
+  b.beforePublish('room:1');
+  t.same(inRoom.writes, [['reply']], 'written before the publication');
+  t.same(elsewhere.writes, [], 'not in the room: still queued');
+  b.queue(inRoom, frame('after'));
+  await nextTurn();
+  t.same(inRoom.writes, [['reply'], ['after']], 'what came after the push follows it');
+  t.same(elsewhere.writes, [['other']]);
+});
+
+t.test('flush writes one socket now (before it is closed); flushAll writes everything', async (t) => {
+  const b = new FrameBatcher();
+  const a = outlet();
+  const c = outlet();
+  b.queue(a, frame('last words'));
+  b.queue(c, frame('c1'));
+  b.flush(a);
+  t.same(a.writes, [['last words']]);
+  t.same(c.writes, []);
+  b.flushAll();
+  t.same(c.writes, [['c1']]);
+  await nextTurn();
+  t.equal(a.writes.length + c.writes.length, 2, 'nothing written twice');
+});
