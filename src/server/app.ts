@@ -32,7 +32,9 @@ import { FrameBatcher } from './outgoing.js';
 import { Metrics } from './metrics.js';
 import { Bookings } from './bookings.js';
 import { PrivateShows } from './private-shows.js';
-import { NO_FOLLOWERS, RoomService, type FollowerProvider } from './rooms.js';
+import { RoomService } from './rooms.js';
+import { FollowService } from './follows.js';
+import { SqliteFollowStore } from '../storage/follows.js';
 import { SessionRegistry } from './sessions.js';
 import { Backpack } from './backpack.js';
 import { Barrage } from './barrage.js';
@@ -62,7 +64,6 @@ export interface RunningServer {
 export interface ServerDeps {
   logger: Logger;
   clock?: Clock;
-  followers?: FollowerProvider;
 }
 
 export async function startServer(config: Config, deps: ServerDeps): Promise<RunningServer> {
@@ -180,7 +181,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     registry: new RoomRegistry(db),
     sessions,
     presence,
-    followers: deps.followers ?? NO_FOLLOWERS,
+    wentLive: (hostId, d) => follows.wentLive(hostId, d),
     lanes,
     inPrivateShow: (userId) => privateShows.inShow(userId),
     creditsOf: (userId) => wallet.credits(userId),
@@ -218,6 +219,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     roomEarned: (roomId, credits) => roomService.earned(roomId, 0, credits),
   });
   const catalog = new GiftCatalog(db, engine);
+  const follows = new FollowService({ config, clock, logger, store: new SqliteFollowStore(db, engine), rooms: roomService, sessions });
   const backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, sessions });
   const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish });
   metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, presence: 1 }) };
@@ -239,7 +241,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
       admission,
       lanes,
       batcher,

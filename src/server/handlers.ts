@@ -14,6 +14,7 @@ import type { RoomService } from './rooms.js';
 import type { Session } from './sessions.js';
 import type { Backpack } from './backpack.js';
 import type { Barrage } from './barrage.js';
+import type { FollowService } from './follows.js';
 import type { GiftService } from './gifts.js';
 import type { Wallet } from './wallet.js';
 
@@ -35,6 +36,7 @@ export interface HandlerDeps {
   gifts: GiftService;
   barrage: Barrage;
   backpack: Backpack;
+  follows: FollowService;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -48,7 +50,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -129,5 +131,11 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'gift.send': ({ session, requestId }, d) => gifts.send(session, requestId, d),
     'backpack.list': async ({ session }) => backpack.list(session.userId),
     'backpack.count': async ({ session }) => backpack.count(session.userId),
+    'follow.add': ({ session }, d) => follows.add(session, d.userId),
+    'follow.remove': ({ session }, d) => follows.remove(session, d.userId),
+    'follow.list': async ({ session }, d) => follows.following(session, d.limit, d.before),
+    'follow.followers': async ({ session }, d) => follows.followers(session, d.limit, d.before),
+    'follow.counts': async ({ session }, d) => follows.counts(d.userId ?? session.userId),
+    'follow.live': async ({ session }) => follows.live(session),
   };
 }

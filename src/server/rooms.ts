@@ -6,7 +6,8 @@ import { topicOf, type RoomMsg, type RoomState, type RoomView } from '../actors/
 import type { Singleton } from '../actors/singleton.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { ProtocolError } from '../protocol/errors.js';
-import type { PushName } from '../protocol/ops/index.js';
+import type { PushDataOf } from '../protocol/define.js';
+import type { PushName, Pushes } from '../protocol/ops/index.js';
 import type { Profile } from '../protocol/schemas.js';
 import type { RoomRegistry } from '../storage/room-registry.js';
 import type { Config } from './config.js';
@@ -14,12 +15,8 @@ import type { Lanes } from './lanes.js';
 import { TokenBucket } from './rate-limit.js';
 import type { SessionRegistry } from './sessions.js';
 
-/** Who follows a host; the social features provide it later (none until then). */
-export interface FollowerProvider {
-  followersOf(hostId: number): number[];
-}
-
-export const NO_FOLLOWERS: FollowerProvider = { followersOf: () => [] };
+/** What the followers of a host who went live are told (room.live_started). */
+export type WentLive = (hostId: number, d: PushDataOf<Pushes['room.live_started']>) => void;
 
 type OpenMsg = Omit<Extract<RoomMsg, { t: 'open' }>, 't' | 'hostId'>;
 
@@ -63,7 +60,8 @@ export class RoomService {
       registry: RoomRegistry;
       sessions: SessionRegistry;
       presence: Singleton<PresenceState, PresenceMsg>;
-      followers: FollowerProvider;
+      /** Tells the host's followers (src/server/follows.ts). */
+      wentLive: WentLive;
       lanes: Lanes;
       /** A user's credits now (a paid room checks the first minute). */
       creditsOf(userId: number): number;
@@ -175,7 +173,7 @@ export class RoomService {
 
   /** Opens a room (the host's lane): a fresh id, stored with the room's first journal entry. */
   async open(hostId: number, msg: OpenMsg): Promise<RoomView> {
-    const { rooms, followers, sessions } = this.deps;
+    const { rooms } = this.deps;
     const hosting = this.hostOf.get(hostId);
     if (hosting !== undefined) throw new ProtocolError('HOST_IS_LIVE', `room ${hosting} is open`);
     if (this.deps.inPrivateShow(hostId)) throw new ProtocolError('USER_BUSY', 'you are in a private show');
@@ -189,9 +187,7 @@ export class RoomService {
     }
     // Only once the room exists: a failed open leaves the host where they were.
     if (watching !== undefined) await this.leaveRoom(hostId, watching, 'left');
-    for (const follower of followers.followersOf(hostId)) {
-      sessions.push(follower, 'room.live_started', { roomId, host: { userId: hostId, profile: msg.host }, title: msg.title });
-    }
+    this.deps.wentLive(hostId, { roomId, host: { userId: hostId, profile: msg.host }, title: msg.title });
     return view;
   }
 
@@ -280,17 +276,18 @@ export class RoomService {
 
   list(page: number, pageSize: number) {
     const all = [...this.listings.entries()].sort(([a, x], [b, y]) => y.viewers - x.viewers || a - b);
-    return {
-      total: all.length,
-      rooms: all.slice((page - 1) * pageSize, page * pageSize).map(([roomId, l]) => ({
-        roomId,
-        host: { userId: l.hostId, profile: l.host },
-        title: l.title,
-        viewers: l.viewers,
-        likes: l.likes,
-        openedAt: l.openedAt,
-      })),
-    };
+    return { total: all.length, rooms: all.slice((page - 1) * pageSize, page * pageSize).map(([roomId, l]) => listed(roomId, l)) };
+  }
+
+  /** The directory entries of the rooms these hosts have open, most viewers first. */
+  listedFor(hostIds: Iterable<number>) {
+    const out: Array<ReturnType<typeof listed>> = [];
+    for (const hostId of hostIds) {
+      const roomId = this.hostOf.get(hostId);
+      const l = roomId === undefined ? undefined : this.listings.get(roomId);
+      if (l) out.push(listed(roomId!, l));
+    }
+    return out.sort((a, b) => b.viewers - a.viewers || a.roomId - b.roomId);
   }
 
   /** A user's session ended for good: leave their room, in their lane (never shed). */
@@ -345,4 +342,8 @@ export class RoomService {
     if (members?.size === 0) this.membersOf.delete(roomId);
     this.deps.sessions.unsubscribe(userId, topicOf(roomId));
   }
+}
+
+function listed(roomId: number, l: RoomListing) {
+  return { roomId, host: { userId: l.hostId, profile: l.host }, title: l.title, viewers: l.viewers, likes: l.likes, openedAt: l.openedAt };
 }

@@ -165,6 +165,19 @@ export const migrations: readonly Migration[] = [
     description: 'ledger entries are no longer indexed by account (the write cost of every commit)',
     sql: `DROP INDEX ledger_entries_account;`,
   },
+  {
+    description: 'who follows whom: paged newest first both ways',
+    sql: `
+      CREATE TABLE follows (
+        follower_id INTEGER NOT NULL,
+        host_id     INTEGER NOT NULL,
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (follower_id, host_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX follows_following ON follows (follower_id, at, host_id);
+      CREATE INDEX follows_followers ON follows (host_id, at, follower_id);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

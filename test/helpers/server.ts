@@ -6,7 +6,7 @@ import type { Test } from 'tap';
 import { FakeClock } from '../../src/clock.js';
 import { LiveClient, type ConnectOptions } from '../../src/client/index.js';
 import type { Role } from '../../src/protocol/define.js';
-import { startServer, type RunningServer, type ServerDeps } from '../../src/server/app.js';
+import { startServer, type RunningServer } from '../../src/server/app.js';
 import { mintToken } from '../../src/server/auth.js';
 import { loadConfig, type Config } from '../../src/server/config.js';
 import { createLogger } from '../../src/server/logger.js';
@@ -74,7 +74,7 @@ export function mint(userId: number, role: Role = 'viewer', opts: { ttlSec?: num
 }
 
 /** Starts the real server on a free port with a temp database and a fake clock; stops it after the test. */
-export async function startTestServer(t: Test, overrides: Partial<Config> = {}, extra: Pick<ServerDeps, 'followers'> = {}): Promise<TestServer> {
+export async function startTestServer(t: Test, overrides: Partial<Config> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'live-test-'));
   const config = testConfig(dir, overrides);
   const logs: Array<Record<string, unknown>> = [];
@@ -85,7 +85,7 @@ export async function startTestServer(t: Test, overrides: Partial<Config> = {}, 
     },
   });
   const clock = new FakeClock(Date.now());
-  const server = await startServer(config, { logger: createLogger(config.logLevel, sink), clock, ...extra });
+  const server = await startServer(config, { logger: createLogger(config.logLevel, sink), clock });
   const clients: LiveClient[] = [];
   t.teardown(async () => {
     // A failing test shows what the server said: the last log lines, as JSON.

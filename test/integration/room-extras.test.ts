@@ -89,18 +89,6 @@ t.test('admin API is off without a token', async (t) => {
   t.equal(res.status, 404);
 });
 
-t.test('followers online hear that a host went live', async (t) => {
-  const ts = await startTestServer(t, {}, { followers: { followersOf: (hostId) => (hostId === 100 ? [1, 2] : []) } });
-  const fan = await ts.connect(1);
-  const live = fan.next('room.live_started');
-  const host = await ts.connect(100, 'host');
-  const { roomId } = await host.request('room.open', { title: 'Go' });
-  t.match(await live, { roomId, host: { userId: 100, profile: { nickname: 'user100' } }, title: 'Go' });
-  t.match(await fan.request('presence.query', { userIds: [100] }), { statuses: [{ userId: 100, status: 'live' }] }, 'the host shows as live');
-  await host.request('room.close', {});
-  t.match(await fan.request('presence.query', { userIds: [100] }), { statuses: [{ status: 'online' }] }, 'and online again after closing');
-});
-
 t.test('chat: emoticons, length limit, per-user rate limit', async (t) => {
   const ts = await startTestServer(t, { chatPerSec: 2, chatBurst: 3, emoticonBaseUrl: 'https://img.example/e' });
   const host = await ts.connect(100, 'host');

@@ -1,6 +1,7 @@
 import { backpackOps, backpackPushes } from './backpack.js';
 import { bookingOps, bookingPushes } from './booking.js';
 import { chatOps, chatPushes } from './chat.js';
+import { followOps, followPushes } from './follow.js';
 import { giftOps, giftPushes } from './gift.js';
 import { inviteOps, invitePushes } from './invite.js';
 import { presenceOps, presencePushes } from './presence.js';
@@ -10,9 +11,9 @@ import { showOps, showPushes } from './show.js';
 import { walletOps, walletPushes } from './wallet.js';
 
 /** Every request op the server accepts, by name. Add a new area's ops here. */
-export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps } as const;
+export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps, ...followOps } as const;
 /** Every push the server sends, by name. */
-export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes } as const;
+export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes, ...followPushes } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;
