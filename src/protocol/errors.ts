@@ -40,6 +40,8 @@ export const ERRORS = {
   GIFT_NOT_FOUND: { code: 730, msg: 'no such gift', seed: '002 730' },
   INSUFFICIENT_CREDIT: { code: 740, msg: 'not enough credits', seed: '002 740' },
   NOT_IN_BACKPACK: { code: 754, msg: 'you do not hold that many of this gift in your backpack', seed: '' },
+  ACCOUNT_BANNED: { code: 770, msg: 'this account is banned', seed: '003 forbid_user_power, 001 streamStatus 0' },
+  LIVE_BANNED: { code: 771, msg: 'you may not go live for now', seed: '001 §27 禁播, streamStatus 2' },
   KEY_REUSED: { code: 753, msg: 'this request key was used before for a different request', seed: '' },
   INTERNAL: { code: 900, msg: 'internal server error', seed: '' },
   UNKNOWN_OP: { code: 901, msg: 'unknown op', seed: '' },
@@ -109,6 +111,8 @@ export const CLOSE_CODES = {
   INTERNAL_ERROR: { code: 1011, reason: 'login failed', when: 'the server could not record the login (storage failure); reconnect with backoff' },
   LOGGED_IN_ELSEWHERE: { code: 4042, reason: 'logged in elsewhere', when: 'a newer login of the same user took over; do not auto-reconnect' },
   SESSION_TAKEN_OVER: { code: 4048, reason: 'session resumed on another connection', when: 'the same session resumed on a newer socket' },
+  ACCOUNT_BANNED: { code: 4770, reason: 'account banned', when: 'the platform banned the account (session.kicked with code 770 and the reason comes first); do not auto-reconnect' },
+  KICKED: { code: 4711, reason: 'session kicked', when: 'the platform ended this session (by its id, e.g. for the media service); session.kicked with code 711 comes first' },
   RATE_LIMITED: { code: 4903, reason: 'rate limit exceeded repeatedly', when: 'the client kept flooding after RATE_LIMITED replies' },
   BACKPRESSURE: { code: 4908, reason: 'client too slow', when: 'the client did not read and its send buffer passed LIVE_MAX_BACKPRESSURE_BYTES (direct or room pushes); a client that is still not reading may only see 1006. Resume to get the missed session pushes, and send room.enter again for the room' },
 } as const;

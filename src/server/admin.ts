@@ -11,6 +11,8 @@ import { bearerToken } from './auth.js';
 import { refuse, sendJson, type HttpStatus } from './http.js';
 import type { RoomService } from './rooms.js';
 import { bagAccount, type Backpack } from './backpack.js';
+import { mountModerationRoutes } from './admin-moderation.js';
+import type { Moderation } from './moderation.js';
 import { userAccount, type Wallet } from './wallet.js';
 
 /**
@@ -72,6 +74,7 @@ export interface AdminDeps {
   wallet: Wallet;
   catalog: GiftCatalog;
   backpack: Backpack;
+  moderation: Moderation;
   audit: () => AuditReport;
   now: () => number;
 }
@@ -80,9 +83,11 @@ type Run = (id: number, body: unknown) => Promise<unknown>;
 /** What `:id` names (the log field) and how it is parsed. */
 type Target = readonly [field: string, parse: (param: string) => number];
 const ROOM: Target = ['roomId', roomIdOf];
-const USER: Target = ['userId', userIdOf];
+export const USER: Target = ['userId', userIdOf];
 const GIFT: Target = ['giftId', (param) => positiveId(param, 'gift id')];
-const NONE: Target = ['id', () => 0];
+export const NONE: Target = ['id', () => 0];
+/** Adds one admin route (see mountAdminRoutes). */
+export type Route = (method: 'get' | 'post' | 'put', path: string, check: TypeCheck<TSchema> | null, target: Target, run: Run) => void;
 
 export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
   /**
@@ -135,6 +140,7 @@ export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
     return deps.rooms.ask(roomId, { t: 'notice', kind, text });
   });
   route('post', '/admin/rooms/:id/close', null, ROOM, (roomId) => deps.rooms.ask(roomId, { t: 'admin-close' }));
+  mountModerationRoutes(route, deps);
 
   const receipt = (done: TransferDone, userId: number) => ({
     transferId: done.transferId,

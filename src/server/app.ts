@@ -34,6 +34,8 @@ import { Bookings } from './bookings.js';
 import { PrivateShows } from './private-shows.js';
 import { RoomService } from './rooms.js';
 import { FollowService } from './follows.js';
+import { Moderation } from './moderation.js';
+import { SqliteBanStore } from '../storage/bans.js';
 import { SqliteFollowStore } from '../storage/follows.js';
 import { SessionRegistry } from './sessions.js';
 import { Backpack } from './backpack.js';
@@ -168,7 +170,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
         logger.info({ userId: s.userId, sessionId: s.id, reason }, 'session ended');
         presence.tell({ t: 'drop', subscriber: s.userId });
         if (reason !== 'replaced') presence.tell({ t: 'offline', userId: s.userId });
-        if (reason === 'expired') roomService.sessionEnded(s.userId);
+        // Gone for good (no resume): leave the room they were in.
+        if (reason === 'expired' || reason === 'kicked') roomService.sessionEnded(s.userId);
         if (reason !== 'shutdown') users.tell(s.userId, { t: 'logout', sessionId: s.id });
       },
     },
@@ -219,6 +222,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     roomEarned: (roomId, credits) => roomService.earned(roomId, 0, credits),
   });
   const catalog = new GiftCatalog(db, engine);
+  const moderation = new Moderation({ clock, logger, bans: new SqliteBanStore(db, engine), sessions, rooms: roomService, shows: privateShows });
   const follows = new FollowService({ config, clock, logger, store: new SqliteFollowStore(db, engine), rooms: roomService, sessions });
   const backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, sessions });
   const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish });
@@ -241,17 +245,18 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, moderation, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
       admission,
       lanes,
       batcher,
       roomFramesSince: (topic, seq) => channels.since(topic, seq),
       isReady: () => ready,
+      banned: (userId) => moderation.banOf(userId, 'account')?.reason,
       // An accepted login is never shed nor timed out: it waits for its journal write (see Admission).
       login: (s) => users.ask(s.userId, { t: 'login', sessionId: s.id, role: s.role, profile: s.profile }, { shed: false, timeoutMs: Infinity }),
     }),
   );
-  mountAdminRoutes(app, { token: config.adminToken, logger, rooms: roomService, wallet, catalog, backpack, audit: () => auditLedger(db), now: () => clock.now() });
+  mountAdminRoutes(app, { token: config.adminToken, logger, rooms: roomService, wallet, catalog, backpack, moderation, audit: () => auditLedger(db), now: () => clock.now() });
   mountHttpRoutes(app, { metrics, isReady: () => ready });
 
   // Exclusive: without it uWS binds with SO_REUSEPORT and a second server on the same port would share the traffic.

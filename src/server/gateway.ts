@@ -40,6 +40,8 @@ export interface GatewayDeps {
   /** Where direct frames wait for the end of the turn (room pushes must flush it before publishing). */
   batcher: FrameBatcher;
   isReady(): boolean;
+  /** The reason of an account ban in force (the login is refused with 403, code 770). */
+  banned(userId: number): string | undefined;
   /** Records the session as the user's latest (durably) before it is welcomed. */
   login(session: Session): Promise<void>;
   /** Room pushes after `seq` on a topic; null when some are gone. */
@@ -80,6 +82,8 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       const e = err instanceof ProtocolError ? err : new ProtocolError('BAD_TOKEN');
       return deny(e.errorName === 'BAD_PARAMETER' ? 400 : 401, e);
     }
+    const banned = deps.banned(identity.userId);
+    if (banned !== undefined) return deny(403, new ProtocolError('ACCOUNT_BANNED', banned));
     // Upgrade inside this callback (see auth.ts for why there is no await before it).
     const data: Omit<SocketData, 'conn'> = {
       identity,

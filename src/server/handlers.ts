@@ -15,6 +15,7 @@ import type { Session } from './sessions.js';
 import type { Backpack } from './backpack.js';
 import type { Barrage } from './barrage.js';
 import type { FollowService } from './follows.js';
+import type { Moderation } from './moderation.js';
 import type { GiftService } from './gifts.js';
 import type { Wallet } from './wallet.js';
 
@@ -37,6 +38,7 @@ export interface HandlerDeps {
   barrage: Barrage;
   backpack: Backpack;
   follows: FollowService;
+  moderation: Moderation;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -50,7 +52,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows, moderation } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -72,13 +74,15 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'presence.query': async (_ctx, d) => presence.ask({ t: 'query', userIds: distinct(d.userIds) }),
     'presence.subscribe': async ({ session }, d) => presence.ask({ t: 'subscribe', subscriber: session.userId, userIds: distinct(d.userIds) }),
     'presence.unsubscribe': async ({ session }, d) => presence.ask({ t: 'unsubscribe', subscriber: session.userId, userIds: distinct(d.userIds) }),
-    'room.open': ({ session }, d) =>
-      roomService.open(session.userId, {
+    'room.open': async ({ session }, d) => {
+      moderation.check(session.userId, 'live');
+      return roomService.open(session.userId, {
         host: session.profile,
         title: d.title,
         seatLimit: d.seatLimit ?? config.roomDefaultSeats,
         pricePerMinute: d.pricePerMinute ?? 0,
-      }),
+      });
+    },
     'room.enter': async ({ session }, d) => {
       const view = await roomService.enter(session.userId, session.profile, d.roomId);
       const hostId = roomService.hostOfRoom(d.roomId);

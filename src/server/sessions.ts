@@ -26,7 +26,7 @@ export interface Session extends Identity {
   topics: Set<string>;
 }
 
-export type EndReason = 'replaced' | 'expired' | 'shutdown';
+export type EndReason = 'replaced' | 'expired' | 'shutdown' | 'kicked';
 
 export interface SessionEvents {
   started(session: Session): void;
@@ -70,6 +70,24 @@ export class SessionRegistry {
 
   ofUser(userId: number): Session | undefined {
     return this.byUser.get(userId);
+  }
+
+  byIdOf(sessionId: string): Session | undefined {
+    return this.byId.get(sessionId);
+  }
+
+  /**
+   * Ends a session on the platform's word: `session.kicked` with the error, then the close (no
+   * resume: the session is gone).
+   */
+  kickOut(s: Session, err: { code: number; msg: string }, close: { code: number; reason: string }, reason: EndReason = 'kicked'): void {
+    if (s.conn) {
+      s.conn.send(encode({ op: 'session.kicked', d: err }));
+      s.conn.end(close.code, close.reason);
+      // A replaced session's user is still here (on the new socket); a kicked one is gone like a dropped connection.
+      if (reason === 'kicked') this.opts.events.detached?.(s);
+    }
+    this.end(s, reason);
   }
 
   /** Binds a new connection: resumes the asked-for session if it can, else starts a fresh one. */
@@ -168,11 +186,7 @@ export class SessionRegistry {
   }
 
   private kick(s: Session): void {
-    if (s.conn) {
-      s.conn.send(encode({ op: 'session.kicked', d: { code: ERRORS.LOGGED_IN_ELSEWHERE.code, msg: ERRORS.LOGGED_IN_ELSEWHERE.msg } }));
-      s.conn.end(CLOSE_CODES.LOGGED_IN_ELSEWHERE.code, CLOSE_CODES.LOGGED_IN_ELSEWHERE.reason);
-    }
-    this.end(s, 'replaced');
+    this.kickOut(s, { code: ERRORS.LOGGED_IN_ELSEWHERE.code, msg: ERRORS.LOGGED_IN_ELSEWHERE.msg }, CLOSE_CODES.LOGGED_IN_ELSEWHERE, 'replaced');
   }
 
   private end(s: Session, reason: EndReason): void {

@@ -178,6 +178,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX follows_followers ON follows (host_id, at, follower_id);
     `,
   },
+  {
+    description: 'bans set by the platform: no login (account) or no going live (live), until a time or lifted',
+    sql: `
+      CREATE TABLE bans (
+        user_id INTEGER NOT NULL,
+        kind    TEXT    NOT NULL CHECK (kind IN ('account', 'live')),
+        until   INTEGER,
+        reason  TEXT    NOT NULL,
+        at      INTEGER NOT NULL,
+        PRIMARY KEY (user_id, kind)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

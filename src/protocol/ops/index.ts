@@ -4,6 +4,7 @@ import { chatOps, chatPushes } from './chat.js';
 import { followOps, followPushes } from './follow.js';
 import { giftOps, giftPushes } from './gift.js';
 import { inviteOps, invitePushes } from './invite.js';
+import { noticePushes } from './notice.js';
 import { presenceOps, presencePushes } from './presence.js';
 import { roomOps, roomPushes } from './room.js';
 import { sessionOps, sessionPushes } from './session.js';
@@ -13,7 +14,7 @@ import { walletOps, walletPushes } from './wallet.js';
 /** Every request op the server accepts, by name. Add a new area's ops here. */
 export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps, ...followOps } as const;
 /** Every push the server sends, by name. */
-export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes, ...followPushes } as const;
+export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes, ...followPushes, ...noticePushes } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;

@@ -52,7 +52,7 @@ export const roomOps = {
       { additionalProperties: false },
     ),
     reply: RoomView,
-    errors: ['HOST_IS_LIVE', 'BAD_PARAMETER'],
+    errors: ['HOST_IS_LIVE', 'LIVE_BANNED', 'BAD_PARAMETER'],
     pushes: ['room.live_started'],
   }),
   'room.enter': defineOp({
