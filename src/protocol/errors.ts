@@ -41,6 +41,7 @@ export const ERRORS = {
   INSUFFICIENT_CREDIT: { code: 740, msg: 'not enough credits', seed: '002 740' },
   NOT_IN_BACKPACK: { code: 754, msg: 'you do not hold that many of this gift in your backpack', seed: '' },
   KEY_REUSED: { code: 753, msg: 'this request key was used before for a different request', seed: '' },
+  OUTBOX_ITEM_NOT_FOUND: { code: 760, msg: 'no dead item with this id in the push outbox', seed: '' },
   INTERNAL: { code: 900, msg: 'internal server error', seed: '' },
   UNKNOWN_OP: { code: 901, msg: 'unknown op', seed: '' },
   MALFORMED_FRAME: { code: 902, msg: 'malformed frame: expected one binary MessagePack request envelope', seed: '' },

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { openDatabase } from '../../src/storage/database.js';
 import { SqliteJournalEngine } from '../../src/storage/journal-engine.js';
 import { PersistedEvent } from 'nact/lib/persistence/persistence-engine.js';
 import { SqliteOutboxStore } from '../../src/storage/outbox.js';
 
-function open(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+function open(t: Test) {
   const db = openDatabase({ path: join(t.testdir(), 'outbox.db'), synchronous: 'NORMAL' });
   t.teardown(() => db.close());
   return { db, store: new SqliteOutboxStore(db) };
