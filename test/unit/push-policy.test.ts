@@ -28,3 +28,14 @@ t.test('2xx delivered; 4xx but 408/429 dead at once; 5xx, 408, 429, 3xx and erro
   t.same(nextStep(resultOfStatus(500), 4, 10, policy, r), { to: 'retry', at: 10 + 6000 }, 'one before the last is still retried');
   t.equal(isPermanent(null), false);
 });
+
+t.test('push configuration is validated at start, naming the variable', async (t) => {
+  const { ConfigError, loadConfig } = await import('../../src/server/config.js');
+  t.equal(loadConfig({}).pushWebhookUrl, '', 'unset by default: nothing is sent');
+  t.equal(loadConfig({ LIVE_PUSH_WEBHOOK_URL: 'https://push.example/hook' }).pushWebhookUrl, 'https://push.example/hook');
+  t.throws(() => loadConfig({ LIVE_PUSH_WEBHOOK_URL: 'ftp://push.example/' }), new ConfigError('LIVE_PUSH_WEBHOOK_URL: expected an http(s) URL, got "ftp://push.example/"'));
+  t.ok((() => { try { loadConfig({ LIVE_PUSH_WEBHOOK_URL: 'x' }); } catch (err) { return err instanceof ConfigError; } return false; })(), 'a ConfigError (exit code 78)');
+  t.throws(() => loadConfig({ LIVE_PUSH_WEBHOOK_URL: 'not a url' }), /^LIVE_PUSH_WEBHOOK_URL: expected an http\(s\) URL/);
+  t.throws(() => loadConfig({ LIVE_PUSH_WEBHOOK_SECRET: 'short' }), /LIVE_PUSH_WEBHOOK_SECRET: must be at least 32 characters/);
+  t.throws(() => loadConfig({ LIVE_PUSH_BACKOFF_BASE_MS: '5000', LIVE_PUSH_BACKOFF_MAX_MS: '1000' }), /LIVE_PUSH_BACKOFF_BASE_MS \(5000\) must not exceed LIVE_PUSH_BACKOFF_MAX_MS/);
+});
