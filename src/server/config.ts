@@ -40,6 +40,8 @@ const webhookUrl: Parser<string> = (raw) => {
     throw new Error(`expected an http(s) URL, got "${raw}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`expected an http(s) URL, got "${raw}"`);
+  // fetch refuses URLs with credentials; and the secret belongs in LIVE_PUSH_WEBHOOK_SECRET, out of logs.
+  if (url.username || url.password) throw new Error('must not contain credentials: set LIVE_PUSH_WEBHOOK_SECRET instead');
   return raw;
 };
 

@@ -36,6 +36,7 @@ t.test('push configuration is validated at start, naming the variable', async (t
   t.throws(() => loadConfig({ LIVE_PUSH_WEBHOOK_URL: 'ftp://push.example/' }), new ConfigError('LIVE_PUSH_WEBHOOK_URL: expected an http(s) URL, got "ftp://push.example/"'));
   t.ok((() => { try { loadConfig({ LIVE_PUSH_WEBHOOK_URL: 'x' }); } catch (err) { return err instanceof ConfigError; } return false; })(), 'a ConfigError (exit code 78)');
   t.throws(() => loadConfig({ LIVE_PUSH_WEBHOOK_URL: 'not a url' }), /^LIVE_PUSH_WEBHOOK_URL: expected an http\(s\) URL/);
+  t.throws(() => loadConfig({ LIVE_PUSH_WEBHOOK_URL: 'https://gw:pw@push.example/' }), /^LIVE_PUSH_WEBHOOK_URL: must not contain credentials/);
   t.throws(() => loadConfig({ LIVE_PUSH_WEBHOOK_SECRET: 'short' }), /LIVE_PUSH_WEBHOOK_SECRET: must be at least 32 characters/);
   t.throws(() => loadConfig({ LIVE_PUSH_BACKOFF_BASE_MS: '5000', LIVE_PUSH_BACKOFF_MAX_MS: '1000' }), /LIVE_PUSH_BACKOFF_BASE_MS \(5000\) must not exceed LIVE_PUSH_BACKOFF_MAX_MS/);
 });
