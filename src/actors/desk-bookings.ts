@@ -3,7 +3,7 @@ import type { Booking, DeskMsg, DeskRules, DeskState } from './desk.js';
 import { same } from './desk.js';
 import { othersBusy } from './desk-invites.js';
 import { endShowNow, enterShow, newShow } from './desk-show.js';
-import { emit, fail, ok, push, type Effect, type Step } from './effects.js';
+import { emit, fail, offlinePush, ok, push, type Effect, type Step } from './effects.js';
 import type { Deadline } from './shell.js';
 
 type Msg<T extends DeskMsg['t']> = Extract<DeskMsg, { t: T }>;
@@ -44,10 +44,11 @@ export function depositAnswered(s: DeskState, msg: ChargeResult, now: number): S
     return withCharges({ state, effects: [] }, [{ ...charge, key: `release:booking:${charge.placeId}`, what: 'release', fromHold: true }], now);
   }
   if (msg.ok || charge.what !== 'hold' || !b || b.showId !== null) return { state, effects: [] };
+  const d = { bookingId: b.id, reason: 'no_credit' as const };
   return {
     state: drop(state, b.id),
-    effects: both(b, 'booking.cancelled', { bookingId: b.id, reason: 'no_credit' }),
-    writes: [{ t: 'booking.update', bookingId: b.id, status: 'cancelled', at: now }],
+    effects: both(b, 'booking.cancelled', d),
+    writes: [{ t: 'booking.update', bookingId: b.id, status: 'cancelled', at: now }, ...bothOffline(b, 'booking.cancelled', d, now)],
   };
 }
 
@@ -74,6 +75,7 @@ function overlaps(s: DeskState, slot: Pick<Booking, 'startsAt' | 'durationMin'>,
 const replace = (s: DeskState, b: Booking): DeskState => ({ ...s, bookings: s.bookings.map((x) => (x.id === b.id ? b : x)) });
 const drop = (s: DeskState, id: number): DeskState => ({ ...s, bookings: s.bookings.filter((x) => x.id !== id) });
 const both = (b: Booking, op: Parameters<typeof push>[1], d: unknown): Effect[] => [push(b.hostId, op, d), push(b.viewerId, op, d)];
+const bothOffline = (b: Booking, op: Parameters<typeof push>[1], d: unknown, at: number) => [offlinePush(b.hostId, op, d, at), offlinePush(b.viewerId, op, d, at)];
 
 export function newBooking(s: DeskState, msg: Msg<'book'>, now: number, rules: DeskRules): Step<DeskState> {
   if (msg.startsAt < now + rules.bookingMinLeadMs || msg.startsAt > now + rules.bookingMaxAheadMs) return same(s, [fail('BOOKING_TIME_INVALID')]);
@@ -83,10 +85,11 @@ export function newBooking(s: DeskState, msg: Msg<'book'>, now: number, rules: D
     id: msg.bookingId, hostId: s.hostId, viewerId: msg.viewerId, from: msg.from, host: msg.host, viewer: msg.viewer, createdAt: now,
     startsAt: msg.startsAt, durationMin: msg.durationMin, status: 'pending', hostIn: false, viewerIn: false, showId: null,
   };
+  const received = bookingView(b, inviteeOf(b), rules.bookingJudgeMs);
   return {
     state: { ...s, bookings: [...s.bookings, b] },
-    effects: [ok(bookingView(b, inviterOf(b), rules.bookingJudgeMs)), push(inviteeOf(b), 'booking.received', bookingView(b, inviteeOf(b), rules.bookingJudgeMs))],
-    writes: [{ t: 'booking.new', booking: b }],
+    effects: [ok(bookingView(b, inviterOf(b), rules.bookingJudgeMs)), push(inviteeOf(b), 'booking.received', received)],
+    writes: [{ t: 'booking.new', booking: b }, offlinePush(inviteeOf(b), 'booking.received', received, now)],
   };
 }
 
@@ -95,10 +98,11 @@ export function cancelBooking(s: DeskState, msg: Msg<'booking-cancel'>, now: num
   if (!b || !partyOf(b, msg.by)) return same(s, [fail('BOOKING_NOT_FOUND')]);
   if (b.showId !== null) return same(s, [fail('BOOKING_STARTED')]);
   const other = msg.by === b.hostId ? b.viewerId : b.hostId;
+  const d = { bookingId: b.id, reason: 'cancelled' as const };
   const step: Step<DeskState> = {
     state: drop(s, b.id),
-    effects: [ok(), push(other, 'booking.cancelled', { bookingId: b.id, reason: 'cancelled' })],
-    writes: [{ t: 'booking.update', bookingId: b.id, status: 'cancelled', at: now }],
+    effects: [ok(), push(other, 'booking.cancelled', d)],
+    writes: [{ t: 'booking.update', bookingId: b.id, status: 'cancelled', at: now }, offlinePush(other, 'booking.cancelled', d, now)],
   };
   return withCharges(step, settleDeposit(b, 'cancelled').charges, now);
 }
@@ -131,10 +135,11 @@ export function bookingDue(s: DeskState, bookingId: number, now: number, rules: 
     return { state: drop(s, b.id), effects: both(b, 'booking.expired', { bookingId: b.id }), writes: [{ t: 'booking.update', bookingId: b.id, status: 'expired', at: now }] };
   }
   if (b.status === 'accepted' && now >= remindAt) {
+    const d = { bookingId: b.id, startsAt: b.startsAt, judgeAt };
     return {
       state: replace(s, { ...b, status: 'due' }),
-      effects: both(b, 'booking.soon', { bookingId: b.id, startsAt: b.startsAt, judgeAt }),
-      writes: [{ t: 'booking.update', bookingId: b.id, status: 'due', at: now }],
+      effects: both(b, 'booking.soon', d),
+      writes: [{ t: 'booking.update', bookingId: b.id, status: 'due', at: now }, ...bothOffline(b, 'booking.soon', d, now)],
     };
   }
   if (b.status !== 'due' || now < judgeAt) return same(s, []);

@@ -1,4 +1,4 @@
-import { emit, fail, ok, push, type Effect, type Step } from './effects.js';
+import { emit, fail, offlinePush, ok, push, type Effect, type Step } from './effects.js';
 import type { DeskMsg, DeskRules, DeskState, Invite } from './desk.js';
 import { same } from './desk.js';
 import { withCharges } from './charges.js';
@@ -25,10 +25,11 @@ export function newInvite(s: DeskState, msg: Msg<'invite'>, now: number, rules: 
     id: msg.inviteId, hostId: s.hostId, viewerId: msg.viewerId, from: msg.from, host: msg.host, viewer: msg.viewer,
     createdAt: now, expiresAt: now + rules.inviteTtlMs,
   };
+  const received = inviteView(invite, inviteeOf(invite));
   return {
     state: { ...s, invites: [...s.invites, invite] },
-    effects: [ok(inviteView(invite, inviterOf(invite))), push(inviteeOf(invite), 'invite.received', inviteView(invite, inviteeOf(invite)))],
-    writes: [{ t: 'invite.new', invite }],
+    effects: [ok(inviteView(invite, inviterOf(invite))), push(inviteeOf(invite), 'invite.received', received)],
+    writes: [{ t: 'invite.new', invite }, offlinePush(inviteeOf(invite), 'invite.received', received, now)],
   };
 }
 

@@ -53,6 +53,14 @@ export const push = (userId: number, op: PushName, d: unknown): Effect => ({ typ
 export const publish = (topic: string, op: PushName, d: unknown): Effect => ({ type: 'publish', topic, op, d });
 export const emit = (event: DomainEvent): Effect => ({ type: 'emit', event });
 
+/**
+ * The durable write that puts push `op` with data `d` for `userId` into the
+ * push outbox, in the same commit as the journal entry of the fact it
+ * announces (list it in the step's `writes`). Written whether or not the
+ * user is online: the push gateway decides whether to notify.
+ */
+export const offlinePush = (userId: number, op: PushName, d: unknown, at: number): DurableWrite => ({ t: 'outbox', userId, kind: op, payload: d, at });
+
 /** What the outside world offers to effects. */
 export interface EffectPorts {
   push(userId: number, op: PushName, d: unknown): void;

@@ -43,6 +43,7 @@ export const ERRORS = {
   ACCOUNT_BANNED: { code: 770, msg: 'this account is banned', seed: '003 forbid_user_power, 001 streamStatus 0' },
   LIVE_BANNED: { code: 771, msg: 'you may not go live for now', seed: '001 §27 禁播, streamStatus 2' },
   KEY_REUSED: { code: 753, msg: 'this request key was used before for a different request', seed: '' },
+  OUTBOX_ITEM_NOT_FOUND: { code: 760, msg: 'no dead item with this id in the push outbox', seed: '' },
   INTERNAL: { code: 900, msg: 'internal server error', seed: '' },
   UNKNOWN_OP: { code: 901, msg: 'unknown op', seed: '' },
   MALFORMED_FRAME: { code: 902, msg: 'malformed frame: expected one binary MessagePack request envelope', seed: '' },

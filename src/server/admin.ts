@@ -6,6 +6,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { ProtocolError, toWireError, type ErrorName } from '../protocol/errors.js';
 import type { GiftCatalog } from '../storage/gift-catalog.js';
 import type { AuditReport } from '../storage/ledger-audit.js';
+import type { OutboxBacklog } from '../storage/outbox.js';
 import type { TransferDone } from '../storage/ledger.js';
 import { bearerToken } from './auth.js';
 import { refuse, sendJson, type HttpStatus } from './http.js';
@@ -77,7 +78,11 @@ export interface AdminDeps {
   moderation: Moderation;
   audit: () => AuditReport;
   now: () => number;
+  outbox: { backlog(deadLimit: number): OutboxBacklog; retry(id: number): Promise<boolean> };
 }
+
+/** Dead items listed by GET /admin/outbox. */
+export const OUTBOX_DEAD_LISTED = 20;
 
 type Run = (id: number, body: unknown) => Promise<unknown>;
 /** What `:id` names (the log field) and how it is parsed. */
@@ -85,6 +90,7 @@ type Target = readonly [field: string, parse: (param: string) => number];
 const ROOM: Target = ['roomId', roomIdOf];
 export const USER: Target = ['userId', userIdOf];
 const GIFT: Target = ['giftId', (param) => positiveId(param, 'gift id')];
+const DELIVERY: Target = ['deliveryId', (param) => positiveId(param, 'outbox item id')];
 export const NONE: Target = ['id', () => 0];
 /** Adds one admin route (see mountAdminRoutes). */
 export type Route = (method: 'get' | 'post' | 'put', path: string, check: TypeCheck<TSchema> | null, target: Target, run: Run) => void;
@@ -174,6 +180,15 @@ export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
     return { gift };
   });
   route('get', '/admin/gifts', null, NONE, async () => ({ gifts: deps.catalog.all() }));
+
+  route('get', '/admin/outbox', null, NONE, async () => {
+    const b = deps.outbox.backlog(OUTBOX_DEAD_LISTED);
+    return { ...b, oldestPendingAgeMs: b.oldestPendingAt === null ? null : Math.max(0, deps.now() - b.oldestPendingAt) };
+  });
+  route('post', '/admin/outbox/:id/retry', null, DELIVERY, async (id) => {
+    if (!(await deps.outbox.retry(id))) throw new ProtocolError('OUTBOX_ITEM_NOT_FOUND');
+    return {};
+  });
 }
 
 /** HTTP status of a refusal, by error name (anything else: 500). */
@@ -182,6 +197,7 @@ const STATUS_OF: Partial<Record<ErrorName, HttpStatus>> = {
   INSUFFICIENT_CREDIT: 409,
   KEY_REUSED: 409,
   GIFT_NOT_FOUND: 404,
+  OUTBOX_ITEM_NOT_FOUND: 404,
   BAD_PARAMETER: 400,
 };
 

@@ -13,7 +13,9 @@ import { systemClock, type Clock } from '../clock.js';
 import { CLOSE_CODES } from '../protocol/errors.js';
 import { openDatabase } from '../storage/database.js';
 import { DeadlineIndex } from '../storage/deadline-index.js';
+import { sqliteWriteApplier } from '../storage/durable-writes.js';
 import { SqliteJournalEngine } from '../storage/journal-engine.js';
+import { SqliteOutboxStore } from '../storage/outbox.js';
 import { GiftCatalog } from '../storage/gift-catalog.js';
 import { auditLedger } from '../storage/ledger-audit.js';
 import { SqliteLedger } from '../storage/ledger.js';
@@ -43,6 +45,7 @@ import { Barrage } from './barrage.js';
 import { Billing } from './billing.js';
 import { GiftService } from './gifts.js';
 import { Wallet } from './wallet.js';
+import { PushDeliverer } from './push-outbox.js';
 
 /** uWS accepts (host, port, options, cb); its typings only list (port, options, cb). */
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (a const enum in the typings, not exported at runtime). */
@@ -56,6 +59,7 @@ export interface RunningServer {
   /** Parts tests look into (the database, admission counters, live actors); not an API for anything else. */
   readonly internals: {
     db: Database.Database;
+    pushes: PushDeliverer;
     admission: Admission;
     actorsAlive(): { user: number; room: number };
   };
@@ -73,7 +77,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const clock = deps.clock ?? systemClock();
   const metrics = new Metrics();
   const db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
+  // Assigned below; an outbox item can only be written by a commit, which comes in a later turn.
+  let pushes: PushDeliverer | undefined;
   const engine = new SqliteJournalEngine(db, {
+    applyWrite: sqliteWriteApplier(db, { outboxAppended: () => pushes?.kick() }),
     onCommit: (seconds, items) => {
       metrics.journalWrite.observe(seconds);
       metrics.journalBatch.observe(items);
@@ -226,7 +233,29 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const follows = new FollowService({ config, clock, logger, store: new SqliteFollowStore(db, engine), rooms: roomService, sessions });
   const backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, sessions });
   const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish });
-  metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, presence: 1 }) };
+  const outbox = new SqliteOutboxStore(db);
+  pushes = new PushDeliverer({
+    options: {
+      url: config.pushWebhookUrl,
+      secret: config.pushWebhookSecret,
+      timeoutMs: config.pushTimeoutMs,
+      concurrency: config.pushConcurrency,
+      backoffBaseMs: config.pushBackoffBaseMs,
+      backoffMaxMs: config.pushBackoffMaxMs,
+      maxAttempts: config.pushMaxAttempts,
+    },
+    store: outbox,
+    commit: (work) => engine.submit(work),
+    clock,
+    logger,
+    counted: (outcome) => metrics.pushes.inc({ outcome }),
+  });
+  const pushDeliverer = pushes;
+  metrics.sources = {
+    sessions: () => sessions.size,
+    actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, presence: 1 }),
+    outbox: () => outbox.backlog(0),
+  };
 
   // Deadline timers are armed from the index (holders recover when due); open rooms come back before traffic does.
   const woken = {
@@ -256,7 +285,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       login: (s) => users.ask(s.userId, { t: 'login', sessionId: s.id, role: s.role, profile: s.profile }, { shed: false, timeoutMs: Infinity }),
     }),
   );
-  mountAdminRoutes(app, { token: config.adminToken, logger, rooms: roomService, wallet, catalog, backpack, moderation, audit: () => auditLedger(db), now: () => clock.now() });
+  mountAdminRoutes(app, {
+    token: config.adminToken, logger, rooms: roomService, wallet, catalog, backpack, moderation, audit: () => auditLedger(db), now: () => clock.now(),
+    outbox: { backlog: (deadLimit) => outbox.backlog(deadLimit), retry: (id) => pushDeliverer.retry(id) },
+  });
   mountHttpRoutes(app, { metrics, isReady: () => ready });
 
   // Exclusive: without it uWS binds with SO_REUSEPORT and a second server on the same port would share the traffic.
@@ -275,6 +307,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     throw err;
   });
   const port = uWS.us_socket_local_port(listenSocket);
+  pushDeliverer.start();
   ready = true;
   logger.info({ host: config.host, port, db: config.dbPath }, 'listening');
 
@@ -286,6 +319,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       sessions.closeAll(CLOSE_CODES.SERVER_RESTARTING.code, CLOSE_CODES.SERVER_RESTARTING.reason);
       roomService.close();
       gifts.close();
+      pushDeliverer.close();
       channels.flushAll();
       await Promise.all([users.close(), rooms.close(), desks.close()]);
       runtime.shutdown();
@@ -296,5 +330,5 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger.info('stopped');
     })());
 
-  return { port, metrics, sessions, close, internals: { db, admission, actorsAlive: () => ({ user: users.size, room: rooms.size }) } };
+  return { port, metrics, sessions, close, internals: { db, pushes: pushDeliverer, admission, actorsAlive: () => ({ user: users.size, room: rooms.size }) } };
 }

@@ -31,6 +31,20 @@ const secret: Parser<string> = (raw) => {
   return raw;
 };
 
+const webhookUrl: Parser<string> = (raw) => {
+  if (raw === '') return '';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`expected an http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`expected an http(s) URL, got "${raw}"`);
+  // fetch refuses URLs with credentials; and the secret belongs in LIVE_PUSH_WEBHOOK_SECRET, out of logs.
+  if (url.username || url.password) throw new Error('must not contain credentials: set LIVE_PUSH_WEBHOOK_SECRET instead');
+  return raw;
+};
+
 const spec = <T>(env: string, dflt: string | undefined, doc: string, parse: Parser<T>): VarSpec<T> => ({ env, default: dflt, doc, parse });
 
 export const CONFIG_VARS = {
@@ -90,6 +104,13 @@ export const CONFIG_VARS = {
   chatBurst: spec('LIVE_CHAT_BURST', '5', 'chat and barrage lines a user may send at once', int(1, 1_000_000)),
   maxFollowing: spec('LIVE_MAX_FOLLOWING', '5000', 'users one user may follow (follow.add answers 904 beyond)', int(1, 100_000)),
   adminToken: spec('LIVE_ADMIN_TOKEN', '', 'bearer token of the server-to-server admin API (/admin/…, ≥ 32 chars); empty disables it', (raw) => (raw === '' ? '' : secret(raw))),
+  pushWebhookUrl: spec('LIVE_PUSH_WEBHOOK_URL', '', 'the push gateway: outbox items are POSTed here as JSON (an http or https URL); empty: nothing is sent and items stay pending', webhookUrl),
+  pushWebhookSecret: spec('LIVE_PUSH_WEBHOOK_SECRET', '', 'sent to the push gateway as Authorization: Bearer <secret> (≥ 32 chars); empty: no Authorization header', (raw) => (raw === '' ? '' : secret(raw))),
+  pushTimeoutMs: spec('LIVE_PUSH_TIMEOUT_MS', '10000', 'a push the gateway has not answered within this long is abandoned: a failed attempt', int(100, 300_000)),
+  pushConcurrency: spec('LIVE_PUSH_CONCURRENCY', '16', 'deliveries in flight at once (each to a different user: a user\'s items go one at a time, in order)', int(1, 1000)),
+  pushBackoffBaseMs: spec('LIVE_PUSH_BACKOFF_BASE_MS', '1000', 'delay before the first retry; doubled for each further attempt, capped at LIVE_PUSH_BACKOFF_MAX_MS, then 50–100 % of it taken at random (jitter)', int(10, 3_600_000)),
+  pushBackoffMaxMs: spec('LIVE_PUSH_BACKOFF_MAX_MS', '300000', 'longest delay between two attempts of one item', int(10, 86_400_000)),
+  pushMaxAttempts: spec('LIVE_PUSH_MAX_ATTEMPTS', '10', 'an outbox item still not delivered after this many attempts is dead (kept; see GET /admin/outbox)', int(1, 1000)),
   emoticonBaseUrl: spec('LIVE_EMOTICON_BASE_URL', 'https://cdn.example.com/emoticons/', 'where the emoticon images of chat.emoticons are served from', text),
 } as const;
 
@@ -117,6 +138,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Otherwise every booking would expire the moment it is made.
   if (config.bookingRemindMs >= config.bookingMinLeadMs) {
     throw new ConfigError(`LIVE_BOOKING_REMIND_MS (${config.bookingRemindMs}) must be less than LIVE_BOOKING_MIN_LEAD_MS (${config.bookingMinLeadMs})`);
+  }
+  if (config.pushBackoffBaseMs > config.pushBackoffMaxMs) {
+    throw new ConfigError(`LIVE_PUSH_BACKOFF_BASE_MS (${config.pushBackoffBaseMs}) must not exceed LIVE_PUSH_BACKOFF_MAX_MS (${config.pushBackoffMaxMs})`);
   }
   return config;
 }

@@ -5,7 +5,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly connections = new Gauge({ name: 'live_ws_connections', help: 'open WebSocket connections', registers: [this.registry] });
   /** Read at scrape time; set by the server once its parts exist. */
-  sources: { sessions(): number; actors(): Record<string, number> } = { sessions: () => 0, actors: () => ({}) };
+  sources: { sessions(): number; actors(): Record<string, number>; outbox?(): { pending: number; dead: number } } = { sessions: () => 0, actors: () => ({}) };
   readonly sessions: Gauge = new Gauge({
     name: 'live_sessions',
     help: 'sessions, connected or waiting to be resumed',
@@ -36,6 +36,25 @@ export class Metrics {
     help: 'writes per group commit',
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     registers: [this.registry],
+  });
+
+  readonly pushes = new Counter({
+    name: 'live_push_outcomes_total',
+    help: 'push outbox attempts by outcome: delivered, retried (failed, another attempt scheduled), dead',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly pushBacklog: Gauge<'status'> = new Gauge({
+    name: 'live_push_backlog',
+    help: 'push outbox items pending (not yet delivered) and dead',
+    labelNames: ['status'],
+    registers: [this.registry],
+    collect: (): void => {
+      const counts = this.sources.outbox?.();
+      if (!counts) return;
+      this.pushBacklog.set({ status: 'pending' }, counts.pending);
+      this.pushBacklog.set({ status: 'dead' }, counts.dead);
+    },
   });
 
   constructor() {

@@ -3,6 +3,7 @@ import { DeadlineIndex } from './deadline-index.js';
 import { BookingStore, type BookingRow } from './bookings.js';
 import { PrivateShowStore, type InviteRow } from './private-shows.js';
 import { RoomRegistry } from './room-registry.js';
+import { SqliteOutboxStore } from './outbox.js';
 
 /**
  * Writes to storage tables that belong to one journal entry: the journal
@@ -26,16 +27,24 @@ export type DurableWrite =
   | { t: 'show.start'; showId: number; at: number }
   | { t: 'show.end'; showId: number; at: number; reason: string; durationSec: number }
   /** The actor's next deadline moved (null: it holds none any more). */
-  | { t: 'deadline'; key: string; nextAt: number | null };
+  | { t: 'deadline'; key: string; nextAt: number | null }
+  /** A push for a user who may be offline, into the push outbox (`kind`: the push's op; `payload`: its data, as JSON). */
+  | { t: 'outbox'; userId: number; kind: string; payload: unknown; at: number };
+
+export interface WriteHooks {
+  /** An outbox item was written (inside the transaction: it exists once that commits). */
+  outboxAppended?(userId: number): void;
+}
 
 export type WriteApplier = (write: DurableWrite) => void;
 
 /** The SQLite applier of durable writes (run inside the journal engine's transaction). */
-export function sqliteWriteApplier(db: Database.Database): WriteApplier {
+export function sqliteWriteApplier(db: Database.Database, hooks: WriteHooks = {}): WriteApplier {
   const rooms = new RoomRegistry(db);
   const deadlines = new DeadlineIndex(db);
   const shows = new PrivateShowStore(db);
   const bookings = new BookingStore(db);
+  const outbox = new SqliteOutboxStore(db);
   const purgeJournal = db.prepare('DELETE FROM journal WHERE key = ?');
   const purgeSnapshots = db.prepare('DELETE FROM snapshots WHERE key = ?');
   return (w) => {
@@ -64,6 +73,10 @@ export function sqliteWriteApplier(db: Database.Database): WriteApplier {
       case 'deadline':
         if (w.nextAt === null) deadlines.clear(w.key);
         else deadlines.set(w.key, w.nextAt);
+        break;
+      case 'outbox':
+        outbox.append(w.userId, w.kind, w.payload, w.at);
+        hooks.outboxAppended?.(w.userId);
         break;
     }
   };

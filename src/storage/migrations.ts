@@ -191,6 +191,30 @@ export const migrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // next_attempt_at is set on one pending row per user, the head of that user's queue (the lowest
+    // id still pending); the rows behind it wait with NULL and are promoted when it is delivered or
+    // dead. So "what is due now" reads the heads off one partial index, in due order.
+    description: 'the push outbox: pushes for users who may be offline, delivered at least once to the push gateway',
+    sql: `
+      CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id         INTEGER NOT NULL,
+        kind            TEXT    NOT NULL,
+        payload         TEXT    NOT NULL,
+        created_at      INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        status          TEXT    NOT NULL DEFAULT 'pending',
+        last_error      TEXT,
+        updated_at      INTEGER NOT NULL
+      );
+      CREATE INDEX outbox_pending_user ON outbox (user_id, id) WHERE status = 'pending';
+      CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE status = 'pending' AND next_attempt_at IS NOT NULL;
+      CREATE INDEX outbox_pending_created ON outbox (created_at) WHERE status = 'pending';
+      CREATE INDEX outbox_dead ON outbox (updated_at, id) WHERE status = 'dead';
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;
