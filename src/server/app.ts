@@ -18,6 +18,7 @@ import { GiftCatalog } from '../storage/gift-catalog.js';
 import { auditLedger } from '../storage/ledger-audit.js';
 import { SqliteLedger } from '../storage/ledger.js';
 import { BookingStore } from '../storage/bookings.js';
+import { SqliteMessageStore } from '../storage/messages.js';
 import { PrivateShowStore } from '../storage/private-shows.js';
 import { RoomRegistry } from '../storage/room-registry.js';
 import { mountAdminRoutes } from './admin.js';
@@ -37,6 +38,7 @@ import { Backpack } from './backpack.js';
 import { Barrage } from './barrage.js';
 import { Billing } from './billing.js';
 import { GiftService } from './gifts.js';
+import { Messages } from './messages.js';
 import { Wallet } from './wallet.js';
 
 /** uWS accepts (host, port, options, cb); its typings only list (port, options, cb). */
@@ -151,6 +153,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
         presence.tell({ t: 'online', userId: s.userId });
         privateShows.announce(s);
         bookings.announce(s);
+        messages.announce(s);
       },
       attached: (s) => {
         roomService.hostConnection(s.userId, true);
@@ -217,6 +220,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const catalog = new GiftCatalog(db, engine);
   const backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, sessions });
   const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish });
+  const messages: Messages = new Messages({ config, clock, logger, store: new SqliteMessageStore(db, engine), sessions, users });
   metrics.sources = { sessions: () => sessions.size, actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, presence: 1 }) };
 
   // Deadline timers are armed from the index (holders recover when due); open rooms come back before traffic does.
@@ -236,7 +240,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, messages, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
       admission,
       lanes,
       roomFramesSince: (topic, seq) => channels.since(topic, seq),

@@ -88,6 +88,10 @@ export const CONFIG_VARS = {
   membersFlushMs: spec('LIVE_ROOM_MEMBERS_FLUSH_MS', '250', 'room.user_entered / room.user_left of a burst are sent as one push at most this late', int(0, 10_000)),
   chatPerSec: spec('LIVE_CHAT_PER_S', '2', 'chat and barrage lines per second per user (sustained)', int(1, 1_000_000)),
   chatBurst: spec('LIVE_CHAT_BURST', '5', 'chat and barrage lines a user may send at once', int(1, 1_000_000)),
+  messageMaxChars: spec('LIVE_MESSAGE_MAX_CHARS', '1000', 'longest private message, in UTF-16 code units (as JavaScript counts); longer ones are refused (756)', int(1, 10_000)),
+  messagePerMin: spec('LIVE_MESSAGE_PER_MIN', '30', 'private messages per minute per sender (sustained); past it RATE_LIMITED (903)', int(1, 1_000_000)),
+  messageBurst: spec('LIVE_MESSAGE_BURST', '10', 'private messages a sender may send at once', int(1, 1_000_000)),
+  maxBlocks: spec('LIVE_MAX_BLOCKS', '1000', 'users one user may have blocked; past it LIMIT_EXCEEDED (904)', int(1, 1_000_000)),
   adminToken: spec('LIVE_ADMIN_TOKEN', '', 'bearer token of the server-to-server admin API (/admin/…, ≥ 32 chars); empty disables it', (raw) => (raw === '' ? '' : secret(raw))),
   emoticonBaseUrl: spec('LIVE_EMOTICON_BASE_URL', 'https://cdn.example.com/emoticons/', 'where the emoticon images of chat.emoticons are served from', text),
 } as const;

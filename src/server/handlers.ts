@@ -15,6 +15,7 @@ import type { Session } from './sessions.js';
 import type { Backpack } from './backpack.js';
 import type { Barrage } from './barrage.js';
 import type { GiftService } from './gifts.js';
+import type { Messages } from './messages.js';
 import type { Wallet } from './wallet.js';
 
 /** Who is asking: the session the request arrived on. */
@@ -35,6 +36,7 @@ export interface HandlerDeps {
   gifts: GiftService;
   barrage: Barrage;
   backpack: Backpack;
+  messages: Messages;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -48,7 +50,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, messages } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -129,5 +131,13 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'gift.send': ({ session, requestId }, d) => gifts.send(session, requestId, d),
     'backpack.list': async ({ session }) => backpack.list(session.userId),
     'backpack.count': async ({ session }) => backpack.count(session.userId),
+    'message.send': ({ session }, d) => messages.send(session, d),
+    'message.history': async ({ session }, d) => messages.history(session, d),
+    'message.conversations': async ({ session }, d) => messages.conversations(session, d),
+    'message.unread': async ({ session }) => messages.unread(session),
+    'message.read': ({ session }, d) => messages.read(session, d),
+    'block.add': ({ session }, d) => messages.block(session, d),
+    'block.remove': ({ session }, d) => messages.unblock(session, d),
+    'block.list': async ({ session }, d) => messages.blocks(session, d),
   };
 }
