@@ -50,10 +50,10 @@ export class PerUserRate {
     const tokens = bucket ? this.refilled(bucket, now) : this.burst;
     if (tokens < 1) {
       bucket!.tokens = tokens;
-      bucket!.last = now;
+      bucket!.last = Math.max(bucket!.last, now);
       return false;
     }
-    if (bucket) Object.assign(bucket, { tokens: tokens - 1, last: now });
+    if (bucket) Object.assign(bucket, { tokens: tokens - 1, last: Math.max(bucket.last, now) });
     else this.buckets.set(userId, { tokens: tokens - 1, last: now });
     if (this.buckets.size >= this.sweepAt) this.sweep(now);
     return true;
