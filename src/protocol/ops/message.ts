@@ -29,8 +29,8 @@ export const ConversationView = Type.Object({
 export const messageOps = {
   'message.send': defineOp({
     summary:
-      'Send a private message to user `userId` (7.31). Stored (committed) before the reply; the receiver gets message.new and message.unread_count ' +
-      'if connected, else finds it with message.conversations / message.history and the count with message.unread (and the message.unread_count push after the welcome) at the next login. ' +
+      'Send a private message to user `userId` (7.31). Stored (committed) before the reply; the receiver\'s session gets message.new and message.unread_count ' +
+      '(a dropped one on its resume); a receiver without a session finds it with message.conversations / message.history and the count with message.unread (and the message.unread_count push after the welcome) at the next login. ' +
       '`text`: at most LIVE_MESSAGE_MAX_CHARS UTF-16 code units (756 beyond), not only whitespace (700). ' +
       'Refused: to yourself (700); to a user who never logged in, when you have no conversation with them yet (710); when either of you has blocked the other (25); ' +
       'past LIVE_MESSAGE_PER_MIN messages per minute (burst LIVE_MESSAGE_BURST) per sender (903). ' +
