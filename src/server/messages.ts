@@ -124,10 +124,14 @@ export class Messages {
     return { total: store.blockCount(me.userId), users: store.blocks(me.userId, (d.page - 1) * d.pageSize, d.pageSize) };
   }
 
-  /** After the welcome of a new session: the server's unread count, so the app shows the truth (also 0). */
+  /**
+   * A new session: the server's unread count, when not 0 (as invite.count and booking.count). Pushed
+   * before the welcome goes out, so it is the first push after it: a client that gets none has nothing unread.
+   */
   announce(session: Session): void {
     try {
-      this.deps.sessions.push(session.userId, 'message.unread_count', { total: this.deps.store.unread(session.userId).total });
+      const { total } = this.deps.store.unread(session.userId);
+      if (total > 0) this.deps.sessions.push(session.userId, 'message.unread_count', { total });
     } catch (err) {
       this.deps.logger.warn({ err, userId: session.userId }, 'unread count after login failed');
     }

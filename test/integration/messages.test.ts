@@ -32,28 +32,28 @@ t.test('send → the receiver is pushed the message and the count; history by cu
   const ts = await startTestServer(t, rules);
   const a = await ts.connect(1);
   const { client: b, pushes } = await login(t, ts, 100, ['message.new', 'message.unread_count']);
-  t.same(pushes['message.unread_count'], [{ total: 0 }], 'the count follows the welcome, also when it is 0');
+  t.same(pushes['message.unread_count'], [], 'nothing unread: no count after the welcome');
   const c = await ts.connect(3);
 
   const first = await a.request('message.send', { userId: 100, text: 'hello' });
   t.match(first, { messageId: 1, at: ts.clock.now() });
   const conversationId = first.conversationId;
-  await waitFor(() => pushes['message.unread_count']!.length === 2, 'the count push');
+  await waitFor(() => pushes['message.unread_count']!.length === 1, 'the count push');
   t.same(pushes['message.new'], [
     {
       message: { messageId: first.messageId, conversationId, senderId: 1, receiverId: 100, text: 'hello', at: first.at },
       from: { userId: 1, profile: { nickname: 'user1', avatar: 'https://cdn.example/a/1.png', gender: '', level: 1 } },
     },
   ]);
-  t.same(pushes['message.unread_count']![1], { total: 1, conversationId, unread: 1 });
+  t.same(pushes['message.unread_count']![0], { total: 1, conversationId, unread: 1 });
 
   const ids = [first.messageId];
   for (let i = 2; i <= 5; i++) {
     ts.clock.advance(1000);
     ids.push((await a.request('message.send', { userId: 100, text: `line ${i}` })).messageId);
   }
-  await waitFor(() => pushes['message.unread_count']!.length === 6, 'five count pushes');
-  t.same(pushes['message.unread_count']!.map((p) => p.total), [0, 1, 2, 3, 4, 5], 'each message pushes the new total');
+  await waitFor(() => pushes['message.unread_count']!.length === 5, 'five count pushes');
+  t.same(pushes['message.unread_count']!.map((p) => p.total), [1, 2, 3, 4, 5], 'each message pushes the new total');
   t.same(pushes['message.new']!.map((p) => (p.message as { text: string }).text), ['hello', 'line 2', 'line 3', 'line 4', 'line 5']);
 
   // History, newest first, two at a time by cursor; the sender sees the same.
@@ -100,6 +100,7 @@ t.test('an offline receiver finds the messages and the right count at the next l
   const m2 = await a.request('message.send', { userId: 100, text: 'call me' });
   const { client: b, pushes } = await login(t, ts, 100, ['message.unread_count', 'message.new']);
   t.same(pushes['message.unread_count'], [{ total: 2 }], 'the count right after the welcome');
+  t.match(b.welcome, { resumed: false, lastSeq: 1 }, 'as the first push of the session');
   t.same(pushes['message.new'], [], 'messages sent while offline are not pushed; they are listed');
   t.match(await b.request('message.conversations', {}), { conversations: [{ conversationId: m1.conversationId, peerId: 1, unread: 2, lastMessage: { messageId: m2.messageId } }] });
   t.same((await b.request('message.history', { conversationId: m1.conversationId })).messages.map((m) => m.text), ['call me', 'are you there?']);
@@ -132,7 +133,7 @@ t.test('blocks: either side blocked refuses messages (25) and stores nothing; li
   await t.rejects(b.request('message.send', { userId: 1, text: 'hi' }), { code: 25 }, 'nor the blocker');
   await b.request('session.ping', {});
   t.same(pushes['message.new'], []);
-  t.same(pushes['message.unread_count'], [{ total: 0 }], 'only the login count');
+  t.same(pushes['message.unread_count'], [], 'no count pushed');
   t.same(await b.request('message.conversations', {}), { conversations: [], next: null });
   t.same(await a.request('message.unread', {}), { total: 0, conversations: 0 });
 

@@ -107,7 +107,8 @@ export const messagePushes = {
   'message.unread_count': definePush({
     summary:
       'Your unread private messages changed (002 message-unread-count): `total` as message.unread answers it. Sent when a message to you is stored, when ' +
-      'message.read changed a count (with that conversation and its count), and after the welcome of every new session (not after a resume).',
+      'message.read changed a count (with that conversation and its count), and as the first push after the welcome of a new session when it is not 0 ' +
+      '(not after a resume): a new session without it has nothing unread.',
     seed: '002 message-unread-count',
     stream: 'session',
     data: Type.Object({
