@@ -2,7 +2,8 @@
  * The one registry of error codes the server speaks, on the wire and in HTTP
  * refusals. Numbers reuse the seed documents' codes where one exists:
  *
- *   1–99     session and account (seed 004 ERR_* numbering: 24, 42, 47–50)
+ *   1–99     session, account and private messages (seed 003/004 ERR_* numbering:
+ *            23, 24, 25, 42, 47–50)
  *   400–599  rooms and seats (seed 002: 505 no seats)
  *   700–799  request and business errors (seed 002: 700 bad parameter,
  *            720 bad token, 722 muted, 731 invalid room, 740 credit …)
@@ -16,6 +17,8 @@ export const ERRORS = {
   LOGGED_IN_ELSEWHERE: { code: 42, msg: 'logged in elsewhere', seed: '004 ERR_OTHER_LOGIN, 000 7.4' },
   RESUME_EXPIRED: { code: 47, msg: 'session cannot be resumed, resync needed', seed: '004 ERR_RECONNECT_ROOM' },
   NOT_IN_ROOM: { code: 39, msg: 'not in this room', seed: '004 ERR_STAY_IN_SAME_CHAT' },
+  CONVERSATION_NOT_FOUND: { code: 23, msg: 'no such conversation of yours', seed: '003 ERR_SESSION_EXIST' },
+  BLOCKED: { code: 25, msg: 'blocked: one of you has blocked the other', seed: '003 ERR_BLACK_IN' },
   USER_OFFLINE: { code: 50, msg: 'user is offline', seed: '004 ERR_USER_OFFLINE' },
   NO_SEATS: { code: 505, msg: 'no seats left', seed: '002 505' },
   BAD_PARAMETER: { code: 700, msg: 'bad parameter', seed: '002 700' },
@@ -42,6 +45,8 @@ export const ERRORS = {
   NOT_IN_BACKPACK: { code: 754, msg: 'you do not hold that many of this gift in your backpack', seed: '' },
   ACCOUNT_BANNED: { code: 770, msg: 'this account is banned', seed: '003 forbid_user_power, 001 streamStatus 0' },
   LIVE_BANNED: { code: 771, msg: 'you may not go live for now', seed: '001 §27 禁播, streamStatus 2' },
+  MESSAGE_NOT_FOUND: { code: 755, msg: 'no such message in this conversation of yours', seed: '' },
+  MESSAGE_TOO_LONG: { code: 756, msg: 'message text too long', seed: '' },
   KEY_REUSED: { code: 753, msg: 'this request key was used before for a different request', seed: '' },
   OUTBOX_ITEM_NOT_FOUND: { code: 760, msg: 'no dead item with this id in the push outbox', seed: '' },
   INTERNAL: { code: 900, msg: 'internal server error', seed: '' },

@@ -20,6 +20,7 @@ import { GiftCatalog } from '../storage/gift-catalog.js';
 import { auditLedger } from '../storage/ledger-audit.js';
 import { SqliteLedger } from '../storage/ledger.js';
 import { BookingStore } from '../storage/bookings.js';
+import { SqliteMessageStore } from '../storage/messages.js';
 import { PrivateShowStore } from '../storage/private-shows.js';
 import { RoomRegistry } from '../storage/room-registry.js';
 import { mountAdminRoutes } from './admin.js';
@@ -44,6 +45,7 @@ import { Backpack } from './backpack.js';
 import { Barrage } from './barrage.js';
 import { Billing } from './billing.js';
 import { GiftService } from './gifts.js';
+import { Messages } from './messages.js';
 import { Wallet } from './wallet.js';
 import { PushDeliverer } from './push-outbox.js';
 
@@ -79,8 +81,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
   // Assigned below; an outbox item can only be written by a commit, which comes in a later turn.
   let pushes: PushDeliverer | undefined;
+  const applyWrite = sqliteWriteApplier(db, { outboxAppended: () => pushes?.kick() });
   const engine = new SqliteJournalEngine(db, {
-    applyWrite: sqliteWriteApplier(db, { outboxAppended: () => pushes?.kick() }),
+    applyWrite,
     onCommit: (seconds, items) => {
       metrics.journalWrite.observe(seconds);
       metrics.journalBatch.observe(items);
@@ -164,6 +167,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
         presence.tell({ t: 'online', userId: s.userId });
         privateShows.announce(s);
         bookings.announce(s);
+        messages.announce(s);
       },
       attached: (s) => {
         roomService.hostConnection(s.userId, true);
@@ -230,9 +234,16 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   const catalog = new GiftCatalog(db, engine);
   const moderation = new Moderation({ clock, logger, bans: new SqliteBanStore(db, engine), sessions, rooms: roomService, shows: privateShows });
-  const follows = new FollowService({ config, clock, logger, store: new SqliteFollowStore(db, engine), rooms: roomService, sessions });
+  const follows = new FollowService({ config, clock, logger, store: new SqliteFollowStore(db, engine), rooms: roomService, sessions,
+    outbox: (userIds, kind, d) => pushes?.enqueueMany(userIds, kind, d) ?? Promise.resolve(),
+  });
   const backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, sessions });
   const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish });
+  const messages: Messages = new Messages({
+    config, clock, logger, store: new SqliteMessageStore(db, engine), sessions, users,
+    // The receiver's copy for the push gateway, in the message's own commit.
+    withMessage: (message, from) => applyWrite({ t: 'outbox', userId: message.receiverId, kind: 'message.new', payload: { message, from }, at: message.at }),
+  });
   const outbox = new SqliteOutboxStore(db);
   pushes = new PushDeliverer({
     options: {
@@ -274,7 +285,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, moderation, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, moderation, messages, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
       admission,
       lanes,
       batcher,

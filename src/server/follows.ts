@@ -27,6 +27,8 @@ export class FollowService {
       store: FollowStore;
       rooms: Pick<RoomService, 'hostedBy' | 'listedFor'>;
       sessions: Pick<SessionRegistry, 'push'>;
+      /** Writes the push for the push gateway (the outbox), one slice of followers per commit. */
+      outbox?: (userIds: number[], kind: 'room.live_started', d: PushDataOf<Pushes['room.live_started']>) => Promise<void>;
     },
   ) {}
 
@@ -66,8 +68,9 @@ export class FollowService {
   }
 
   /**
-   * A host opened a room: each follower with a session is told (room.live_started). Followers
-   * are read a slice at a time, one slice per turn of the event loop, so a host with many
+   * A host opened a room: each follower with a session is told (room.live_started), and every
+   * follower gets an outbox item for the push gateway. Followers are read a slice at a time, one
+   * slice (and one commit of its outbox items) per turn of the event loop, so a host with many
    * followers does not hold up everything else.
    */
   wentLive(hostId: number, d: PushDataOf<Pushes['room.live_started']>): void {
@@ -85,6 +88,9 @@ export class FollowService {
       }
       read += page.users.length;
       for (const { userId } of page.users) if (sessions.push(userId, 'room.live_started', d)) told++;
+      this.deps.outbox?.(page.users.map((u) => u.userId), 'room.live_started', d).catch((err: unknown) =>
+        logger.error({ err, hostId, roomId: d.roomId }, 'writing the went-live pushes to the outbox failed'),
+      );
       if (page.next !== null) setImmediate(slice, page.next);
       else logger.info({ hostId, roomId: d.roomId, followers: read, told, ms: Math.round(performance.now() - started) }, 'followers told the host went live');
     };

@@ -17,6 +17,7 @@ import type { Barrage } from './barrage.js';
 import type { FollowService } from './follows.js';
 import type { Moderation } from './moderation.js';
 import type { GiftService } from './gifts.js';
+import type { Messages } from './messages.js';
 import type { Wallet } from './wallet.js';
 
 /** Who is asking: the session the request arrived on. */
@@ -39,6 +40,7 @@ export interface HandlerDeps {
   backpack: Backpack;
   follows: FollowService;
   moderation: Moderation;
+  messages: Messages;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -52,7 +54,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows, moderation } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows, moderation, messages } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -141,5 +143,13 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'follow.followers': async ({ session }, d) => follows.followers(session, d.limit, d.before),
     'follow.counts': async ({ session }, d) => follows.counts(d.userId ?? session.userId),
     'follow.live': async ({ session }) => follows.live(session),
+    'message.send': ({ session }, d) => messages.send(session, d),
+    'message.history': async ({ session }, d) => messages.history(session, d),
+    'message.conversations': async ({ session }, d) => messages.conversations(session, d),
+    'message.unread': async ({ session }) => messages.unread(session),
+    'message.read': ({ session }, d) => messages.read(session, d),
+    'block.add': ({ session }, d) => messages.block(session, d),
+    'block.remove': ({ session }, d) => messages.unblock(session, d),
+    'block.list': async ({ session }, d) => messages.blocks(session, d),
   };
 }

@@ -89,6 +89,14 @@ export class PushDeliverer {
     return this.committed(() => this.deps.store.append(userId, kind, payload, at)).then(() => this.kick());
   }
 
+  /** The same item for many users (a host's followers), in one commit. */
+  enqueueMany(userIds: readonly number[], kind: string, payload: unknown): Promise<void> {
+    const at = this.deps.clock.now();
+    return this.committed(() => {
+      for (const userId of userIds) this.deps.store.append(userId, kind, payload, at);
+    }).then(() => this.kick());
+  }
+
   /** A dead item back to pending (attempts from 0). False: no dead item with that id. */
   async retry(id: number): Promise<boolean> {
     let revived = false;

@@ -215,6 +215,48 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outbox_dead ON outbox (updated_at, id) WHERE status = 'dead';
     `,
   },
+  {
+    // History pages by (conversation_id, id); the conversation list by (user_id, last_message_id);
+    // a keyed retry finds its message by (sender_id, client_key). Nothing reads messages otherwise.
+    description: 'private messages: conversations (one per pair), messages, per-user conversation state (unread, read-up-to), blocks',
+    sql: `
+      CREATE TABLE conversations (
+        id         INTEGER PRIMARY KEY,
+        user_lo    INTEGER NOT NULL,
+        user_hi    INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (user_lo, user_hi)
+      );
+      CREATE TABLE messages (
+        id              INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL,
+        sender_id       INTEGER NOT NULL,
+        receiver_id     INTEGER NOT NULL,
+        text            TEXT    NOT NULL,
+        created_at      INTEGER NOT NULL,
+        client_key      TEXT
+      );
+      CREATE INDEX messages_conversation ON messages (conversation_id, id);
+      CREATE UNIQUE INDEX messages_sender_key ON messages (sender_id, client_key) WHERE client_key IS NOT NULL;
+      CREATE TABLE conversation_members (
+        user_id         INTEGER NOT NULL,
+        conversation_id INTEGER NOT NULL,
+        peer_id         INTEGER NOT NULL,
+        last_message_id INTEGER NOT NULL,
+        unread          INTEGER NOT NULL DEFAULT 0,
+        read_up_to      INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, conversation_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX conversation_members_recent ON conversation_members (user_id, last_message_id);
+      CREATE TABLE blocks (
+        user_id    INTEGER NOT NULL,
+        blocked_id INTEGER NOT NULL,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (user_id, blocked_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX blocks_recent ON blocks (user_id, at, blocked_id);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -63,7 +63,10 @@ t.test('migrations: versioned, idempotent on reopen, schema present', async (t) 
     .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
     .pluck()
     .all();
-  t.same(tables, ['actor_deadlines', 'bans', 'bookings', 'follows', 'gifts', 'invites', 'journal', 'ledger_accounts', 'ledger_entries', 'ledger_transfers', 'outbox', 'rooms', 'shows', 'snapshots', 'sqlite_sequence']);
+  t.same(tables, [
+    'actor_deadlines', 'bans', 'blocks', 'bookings', 'conversation_members', 'conversations', 'follows', 'gifts', 'invites', 'journal',
+    'ledger_accounts', 'ledger_entries', 'ledger_transfers', 'messages', 'outbox', 'rooms', 'shows', 'snapshots', 'sqlite_sequence',
+  ]);
   t.equal(db.prepare('SELECT count(*) FROM journal').pluck().get(), 1, 'data kept across reopen');
   const row = db.prepare("SELECT tags, deleted FROM journal WHERE key = 'k'").get();
   t.same(row, { tags: '', deleted: 0 }, 'column defaults');

@@ -1,9 +1,11 @@
 import { backpackOps, backpackPushes } from './backpack.js';
+import { blockOps } from './block.js';
 import { bookingOps, bookingPushes } from './booking.js';
 import { chatOps, chatPushes } from './chat.js';
 import { followOps, followPushes } from './follow.js';
 import { giftOps, giftPushes } from './gift.js';
 import { inviteOps, invitePushes } from './invite.js';
+import { messageOps, messagePushes } from './message.js';
 import { noticePushes } from './notice.js';
 import { presenceOps, presencePushes } from './presence.js';
 import { roomOps, roomPushes } from './room.js';
@@ -12,9 +14,9 @@ import { showOps, showPushes } from './show.js';
 import { walletOps, walletPushes } from './wallet.js';
 
 /** Every request op the server accepts, by name. Add a new area's ops here. */
-export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps, ...followOps } as const;
+export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps, ...followOps, ...messageOps, ...blockOps } as const;
 /** Every push the server sends, by name. */
-export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes, ...followPushes, ...noticePushes } as const;
+export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes, ...followPushes, ...noticePushes, ...messagePushes } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;
