@@ -9,7 +9,7 @@ import type { RoomService } from './rooms.js';
 import type { Session, SessionRegistry } from './sessions.js';
 
 /** Followers read and told per turn of the event loop when a host goes live. */
-export const LIVE_FANOUT_SLICE = 2000;
+export const LIVE_FANOUT_SLICE = 500;
 
 type PageReply = ReplyOf<Ops['follow.list']>;
 
