@@ -3,6 +3,7 @@ import type { OpDef, PushDef } from './define.js';
 import { RequestEnvelope, type PushEnvelope, type ReplyEnvelope } from './envelope.js';
 import { CLOSE_CODES, ERRORS, RETIRED_CODES, type ErrorName } from './errors.js';
 import { OPS, PUSHES } from './ops/index.js';
+import { ADMIN_CALLS, ADMIN_RULES, type AdminCall } from './admin-api.js';
 import { SafeInt, WireErrorSchema } from './schemas.js';
 import { anchor, errRef, opRef, pushRef, renderSchemaTable, table } from './docs-schema.js';
 import { connecting, encoding } from './docs-wire.js';
@@ -60,6 +61,7 @@ export function renderProtocolDoc(): string {
     pushSection(pushes, ops),
     errorSection(),
     closeSection(),
+    adminSection(),
   ];
   return `${parts.join('\n\n').trim()}\n`;
 }
@@ -75,7 +77,7 @@ function header(areas: string[]): string {
     '**Contents:** [Connecting](#connecting) · [Frames and encoding](#frames-and-encoding) · ' +
       '[Envelope](#envelope) · [Sessions, pushes and resume](#sessions-pushes-and-resume) · ' +
       `[Limits](#limits) · Ops: ${areas.map((a) => `[${a}](#${a})`).join(', ')} · ` +
-      '[Pushes](#pushes) · [Error codes](#error-codes) · [Close codes](#close-codes)',
+      '[Pushes](#pushes) · [Error codes](#error-codes) · [Close codes](#close-codes) · [Server-to-server API](#server-to-server-api)',
   ].join('\n\n');
 }
 
@@ -240,3 +242,20 @@ function transportCodes(): string {
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const areaOf = (op: string) => op.split('.')[0] ?? op;
+
+/** The HTTP API for the app's backend and the media service (src/protocol/admin-api.ts). */
+function adminSection(): string {
+  const calls = Object.values(ADMIN_CALLS) as AdminCall[];
+  return [
+    '## Server-to-server API',
+    ...ADMIN_RULES,
+    ...calls.flatMap((call) => {
+      const body = call.body && renderSchemaTable(call.body);
+      return [
+        `### \`${call.method.toUpperCase()} ${call.path}\``,
+        call.summary,
+        body ? `**Body** (unknown fields are refused):\n\n${body}` : '**Body:** none.',
+      ];
+    }),
+  ].join('\n\n');
+}

@@ -1,8 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { ADMIN_CALLS, Adjustment, GiftBody, Grant, Payment, RoomNotice, type AdminCall } from '../protocol/admin-api.js';
 import { ProtocolError, toWireError, type ErrorName } from '../protocol/errors.js';
 import type { GiftCatalog } from '../storage/gift-catalog.js';
 import type { AuditReport } from '../storage/ledger-audit.js';
@@ -22,51 +23,6 @@ import { userAccount, type Wallet } from './wallet.js';
  * {code, msg} errors as the WebSocket protocol.
  */
 const MAX_BODY = 16 * 1024;
-
-const Notice = Type.Object(
-  { kind: Type.Union([Type.Literal('system'), Type.Literal('toast')]), text: Type.String({ minLength: 1, maxLength: 500 }) },
-  { additionalProperties: false },
-);
-const noticeCheck = TypeCompiler.Compile(Notice);
-
-const OrderId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
-const Amount = Type.Integer({ minimum: 1, maximum: 1_000_000_000 });
-const Payment = Type.Object({ orderId: OrderId, amount: Amount }, { additionalProperties: false });
-const paymentCheck = TypeCompiler.Compile(Payment);
-const Adjustment = Type.Object(
-  {
-    key: OrderId,
-    amount: Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000, not: Type.Literal(0) }),
-    reason: Type.String({ minLength: 1, maxLength: 200 }),
-  },
-  { additionalProperties: false },
-);
-const adjustmentCheck = TypeCompiler.Compile(Adjustment);
-
-const GiftBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 64 }),
-    price: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
-    image: Type.String({ maxLength: 512 }),
-    icon: Type.String({ maxLength: 512 }),
-    type: Type.Union([Type.Literal(1), Type.Literal(2)]),
-    sort: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-    active: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-const giftCheck = TypeCompiler.Compile(GiftBody);
-
-const Grant = Type.Object(
-  {
-    key: OrderId,
-    giftId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
-    count: Type.Integer({ minimum: 1, maximum: 10_000 }),
-    reason: Type.String({ minLength: 1, maxLength: 200 }),
-  },
-  { additionalProperties: false },
-);
-const grantCheck = TypeCompiler.Compile(Grant);
 
 export interface AdminDeps {
   token: string;
@@ -93,15 +49,26 @@ const GIFT: Target = ['giftId', (param) => positiveId(param, 'gift id')];
 const DELIVERY: Target = ['deliveryId', (param) => positiveId(param, 'outbox item id')];
 export const NONE: Target = ['id', () => 0];
 /** Adds one admin route (see mountAdminRoutes). */
-export type Route = (method: 'get' | 'post' | 'put', path: string, check: TypeCheck<TSchema> | null, target: Target, run: Run) => void;
+export type Route = (call: AdminCall, target: Target, run: Run) => void;
+
+/** Body checks, compiled once per call. */
+const checks = new Map<AdminCall, TypeCheck<TSchema>>();
+function checkOf(call: AdminCall): TypeCheck<TSchema> | null {
+  if (!call.body) return null;
+  let check = checks.get(call);
+  if (!check) checks.set(call, (check = TypeCompiler.Compile(call.body)));
+  return check;
+}
 
 export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
   /**
    * A route on one room or user (`:id`): `check` validates the JSON body (null: no body). Every call is
    * logged with what it was (path, id, the body's fields but the reason text) and how it ended.
    */
-  const route = (method: 'get' | 'post' | 'put', path: string, check: TypeCheck<TSchema> | null, [field, idOf]: Target, run: Run) =>
-    app[method](path, (res, req) => {
+  const route: Route = (call, [field, idOf], run) => {
+    const { path } = call;
+    const check = checkOf(call);
+    app[call.method](path, (res, req) => {
       const param = req.getParameter(0) ?? '';
       if (!authorized(req, deps.token)) return refuse(res, deps.token ? 401 : 404, 'PERMISSION_DENIED', deps.token ? 'bad admin token' : 'admin API disabled');
       const contentType = req.getHeader('content-type');
@@ -140,12 +107,13 @@ export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
         () => aborted || refuse(res, 413, 'BAD_PARAMETER', `body over ${MAX_BODY} bytes`),
       );
     });
+  };
 
-  route('post', '/admin/rooms/:id/notice', noticeCheck, ROOM, (roomId, body) => {
-    const { kind, text } = body as Static<typeof Notice>;
+  route(ADMIN_CALLS.roomNotice, ROOM, (roomId, body) => {
+    const { kind, text } = body as Static<typeof RoomNotice>;
     return deps.rooms.ask(roomId, { t: 'notice', kind, text });
   });
-  route('post', '/admin/rooms/:id/close', null, ROOM, (roomId) => deps.rooms.ask(roomId, { t: 'admin-close' }));
+  route(ADMIN_CALLS.roomClose, ROOM, (roomId) => deps.rooms.ask(roomId, { t: 'admin-close' }));
   mountModerationRoutes(route, deps);
 
   const receipt = (done: TransferDone, userId: number) => ({
@@ -154,38 +122,38 @@ export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
     replayed: done.replayed,
     at: done.at,
   });
-  route('post', '/admin/users/:id/topup', paymentCheck, USER, async (userId, body) => {
+  route(ADMIN_CALLS.topup, USER, async (userId, body) => {
     const { orderId, amount } = body as Static<typeof Payment>;
     return receipt(await deps.wallet.topUp(userId, orderId, amount), userId);
   });
-  route('post', '/admin/users/:id/withdraw', paymentCheck, USER, async (userId, body) => {
+  route(ADMIN_CALLS.withdraw, USER, async (userId, body) => {
     const { orderId, amount } = body as Static<typeof Payment>;
     return receipt(await deps.wallet.withdraw(userId, orderId, amount), userId);
   });
-  route('post', '/admin/users/:id/adjust', adjustmentCheck, USER, async (userId, body) => {
+  route(ADMIN_CALLS.adjust, USER, async (userId, body) => {
     const { key, amount, reason } = body as Static<typeof Adjustment>;
     return receipt(await deps.wallet.adjust(userId, key, amount, reason), userId);
   });
-  route('post', '/admin/users/:id/backpack', grantCheck, USER, async (userId, body) => {
+  route(ADMIN_CALLS.backpack, USER, async (userId, body) => {
     const { key, giftId, count, reason } = body as Static<typeof Grant>;
     const done = await deps.backpack.grant(userId, giftId, count, `grant:${key}`, 'granted', { reason });
     return { transferId: done.transferId, count: done.balances[bagAccount(userId, giftId)]!, replayed: done.replayed, at: done.at };
   });
-  route('get', '/admin/users/:id/balance', null, USER, async (userId) => ({ userId, credits: deps.wallet.credits(userId) }));
-  route('get', '/admin/ledger/audit', null, NONE, async () => deps.audit());
+  route(ADMIN_CALLS.balance, USER, async (userId) => ({ userId, credits: deps.wallet.credits(userId) }));
+  route(ADMIN_CALLS.audit, NONE, async () => deps.audit());
 
-  route('put', '/admin/gifts/:id', giftCheck, GIFT, async (id, body) => {
+  route(ADMIN_CALLS.putGift, GIFT, async (id, body) => {
     const g = body as Static<typeof GiftBody>;
     const gift = await deps.catalog.put({ id, name: g.name, price: g.price, image: g.image, icon: g.icon, type: g.type, sort: g.sort ?? id, active: g.active ?? true, updatedAt: deps.now() });
     return { gift };
   });
-  route('get', '/admin/gifts', null, NONE, async () => ({ gifts: deps.catalog.all() }));
+  route(ADMIN_CALLS.gifts, NONE, async () => ({ gifts: deps.catalog.all() }));
 
-  route('get', '/admin/outbox', null, NONE, async () => {
+  route(ADMIN_CALLS.outbox, NONE, async () => {
     const b = deps.outbox.backlog(OUTBOX_DEAD_LISTED);
     return { ...b, oldestPendingAgeMs: b.oldestPendingAt === null ? null : Math.max(0, deps.now() - b.oldestPendingAt) };
   });
-  route('post', '/admin/outbox/:id/retry', null, DELIVERY, async (id) => {
+  route(ADMIN_CALLS.outboxRetry, DELIVERY, async (id) => {
     if (!(await deps.outbox.retry(id))) throw new ProtocolError('OUTBOX_ITEM_NOT_FOUND');
     return {};
   });

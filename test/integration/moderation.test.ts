@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { LiveClient } from '../../src/client/index.js';
 import { exited, spawnServer } from '../helpers/child.js';
+import { ADMIN_CALLS } from '../../src/protocol/admin-api.js';
 import { ADMIN_TOKEN, adminApi } from '../helpers/admin.js';
 import { mint, startTestServer, waitFor } from '../helpers/server.js';
 
@@ -168,4 +169,17 @@ t.test('a ban survives kill -9', async (t) => {
   await t.rejects(host.request('room.open', { title: 'x' }), { code: 771 });
   await host.close();
   await waitFor(() => true, 'nothing');
+});
+
+t.test('every call of the documented server-to-server API is served, and none without the token', async (t) => {
+  const ts = await startTestServer(t, withAdmin);
+  for (const call of Object.values(ADMIN_CALLS)) {
+    const path = call.path.replace(':id', '1');
+    const res = await fetch(`${ts.http}${path}`, { method: call.method.toUpperCase() });
+    t.equal(res.status, 401, `${call.method.toUpperCase()} ${call.path} without a token`);
+    // With the token and no body: served (whatever the answer), never 404 "no such route".
+    const served = await fetch(`${ts.http}${path}`, { method: call.method.toUpperCase(), headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const body = (await served.json()) as { code?: number };
+    t.ok(served.status !== 404 || typeof body.code === 'number', `${call.method.toUpperCase()} ${call.path} is served (${served.status})`);
+  }
 });
