@@ -154,6 +154,8 @@ function answer(s: RoomState, msg: Msg<'call-answer'>, now: number, rules: RoomR
   if (!r || (r.from === 'viewer' ? s.hostId : r.viewerId) !== msg.by) return same(s, [fail('CALL_NOT_FOUND')]);
   if (!msg.accept) return { state: withoutRequest(s, r.viewerId), effects: [ok({}), ...requestEnded(s, r, 'declined')] };
   if (s.call) return same(s, [fail('CALL_IN_PROGRESS')]);
+  // After a restart a viewer with a pending request is in the room again only once they re-entered.
+  if (!s.viewers.has(r.viewerId)) return same(s, [fail('NOT_IN_ROOM', `user ${r.viewerId} is not in the room now`)]);
   const call: Call = { viewerId: r.viewerId, profile: r.profile, status: 'joining', joinedAt: now, confirmBy: now + rules.callConfirmMs, connectedAt: null };
   const next = { ...withoutRequest(s, r.viewerId), call };
   const view = callView(next, call);
