@@ -4,6 +4,12 @@ import { startTestServer } from '../helpers/server.js';
 
 const rules = { matchAcceptMs: 15_000, resumeGraceMs: 30_000 };
 
+/** The two pushes of a pair, in the order asked. */
+async function both<T>(ps: Array<Promise<T>>): Promise<[T, T]> {
+  const [a, b] = await Promise.all(ps);
+  return [a!, b!];
+}
+
 t.test('pairs waiting users of opposite roles first come first matched; both accept', async (t) => {
   const ts = await startTestServer(t, rules);
   const [v1, v2, h1, h2] = await Promise.all([ts.connect(1), ts.connect(2), ts.connect(100, 'host'), ts.connect(101, 'host')]);
@@ -13,7 +19,7 @@ t.test('pairs waiting users of opposite roles first come first matched; both acc
   t.same(await v1.request('match.start', {}), { waiting: true }, 'starting again changes nothing');
   const found1 = [v1.next('match.found'), h1.next('match.found')];
   await h1.request('match.start', {});
-  const [f1, fh1] = await Promise.all(found1);
+  const [f1, fh1] = await both(found1);
   t.match(f1, { peer: { userId: 100, profile: { nickname: 'user100' } } }, 'the first viewer waiting gets the host');
   t.match(fh1, { matchId: f1.matchId, peer: { userId: 1 }, expiresAt: f1.expiresAt });
   t.equal(f1.expiresAt, ts.clock.now() + 15_000, 'LIVE_MATCH_ACCEPT_MS to accept');
@@ -21,7 +27,7 @@ t.test('pairs waiting users of opposite roles first come first matched; both acc
 
   const found2 = [v2.next('match.found'), h2.next('match.found')];
   await h2.request('match.start', {});
-  const [f2] = await Promise.all(found2);
+  const [f2] = await both(found2);
   t.match(f2, { peer: { userId: 101 } }, 'the second viewer gets the next host');
 
   await t.rejects(v2.request('match.accept', { matchId: f1.matchId }), { code: 785 }, 'not a party of that match');
@@ -31,7 +37,7 @@ t.test('pairs waiting users of opposite roles first come first matched; both acc
   t.same(await v1.request('match.accept', { matchId: f1.matchId }), { connected: false }, 'accepting twice changes nothing');
   const connected = [v1.next('match.connected'), h1.next('match.connected')];
   t.same(await h1.request('match.accept', { matchId: f1.matchId }), { connected: true });
-  const [c1, ch] = await Promise.all(connected);
+  const [c1, ch] = await both(connected);
   t.same(c1, { matchId: f1.matchId, peer: f1.peer });
   t.same(ch, { matchId: f1.matchId, peer: fh1.peer });
   await t.rejects(v1.request('match.accept', { matchId: f1.matchId }), { code: 785 }, 'a connected match is over');
@@ -58,10 +64,10 @@ t.test('a decline sends the other side back to the front; the decliner stops wai
   // The host goes back to waiting, at the front: viewer 2, who waited, is matched with it at once.
   const again = [h1.next('match.found'), v2.next('match.found')];
   t.same(await v1.request('match.decline', { matchId: f.matchId }), {});
-  const [e1, eh] = await Promise.all(ended);
+  const [e1, eh] = await both(ended);
   t.same(e1, { matchId: f.matchId, reason: 'declined', waiting: false });
   t.same(eh, { matchId: f.matchId, reason: 'declined', waiting: true });
-  const [fh2] = await Promise.all(again);
+  const [fh2] = await both(again);
   t.match(fh2, { peer: { userId: 2 } });
   t.not(fh2.matchId, f.matchId);
   await t.rejects(v1.request('match.accept', { matchId: f.matchId }), { code: 785 });
@@ -90,7 +96,7 @@ t.test('when the window passes, a side that accepted waits again and a silent on
   await h2.request('match.start', {}); // waits: viewer 1 is in a pair
   const ended = [v1.next('match.ended'), h1.next('match.ended')];
   ts.clock.advance(1);
-  const [e1, eh] = await Promise.all(ended);
+  const [e1, eh] = await both(ended);
   t.same(e1, { matchId: f.matchId, reason: 'expired', waiting: false }, 'the viewer did not answer');
   t.same(eh, { matchId: f.matchId, reason: 'expired', waiting: true }, 'the host had accepted');
   await t.rejects(v1.request('match.accept', { matchId: f.matchId }), { code: 785 }, 'too late');
