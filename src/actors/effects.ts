@@ -27,7 +27,9 @@ export type DomainEvent =
   | { kind: 'show.opened'; showId: number; hostId: number; viewerId: number }
   | { kind: 'show.ended'; showId: number; hostId: number; viewerId: number }
   /** A desk asks the ledger to move credits for a show (answered with a `charged` message). */
-  | { kind: 'charge'; charge: Charge };
+  | { kind: 'charge'; charge: Charge }
+  /** A co-host call of a room was joined (or found again after a restart), or ended. */
+  | { kind: 'call.changed'; roomId: number; hostId: number; viewerId: number; on: boolean };
 
 export interface RoomListing {
   hostId: number;

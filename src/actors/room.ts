@@ -3,6 +3,7 @@ import { emit, fail, ok, publish, push, type Effect, type Step } from './effects
 import { chargeDeadlines, retryCharges, withCharges, type Charge, type ChargeResult } from './charges.js';
 import { applyRoomCharge, billDue, roomBillAt, roomCharge } from './room-billing.js';
 import type { ActorDef, Deadline } from './shell.js';
+import { callDeadlines, callsOnClose, callsOnLeave, callsOnRestart, reduceCall, type Call, type CallMsg, type CallRequest } from './room-calls.js';
 
 /** Room rules that come from configuration, fixed per server. */
 export interface RoomRules {
@@ -12,6 +13,12 @@ export interface RoomRules {
   hostGraceMs: number;
   /** Cadence of room.countdown pushes while closing. */
   countdownTickMs: number;
+  /** Co-host calls: a pending request or invitation expires after this long. */
+  callRequestTtlMs: number;
+  /** Co-host calls: from join-conference, how long the co-host has to confirm its stream. */
+  callConfirmMs: number;
+  /** Co-host calls: pending requests and invitations a room holds at once. */
+  callQueueMax: number;
 }
 
 export interface Viewer {
@@ -53,6 +60,9 @@ export interface RoomState {
   credits: number;
   /** Credits moves asked of the ledger and not confirmed yet (paid rooms; see charges.ts). */
   charges: Charge[];
+  /** Co-host calls (room-calls.ts): pending requests and invitations, oldest first, and the call on now. */
+  callQueue: CallRequest[];
+  call: Call | null;
 }
 
 export type RoomMsg =
@@ -81,7 +91,8 @@ export type RoomMsg =
   /** A paying viewer's next minute started. */
   | { t: 'bill-due' }
   | ChargeResult
-  | { t: 'charge-retry' };
+  | { t: 'charge-retry' }
+  | CallMsg;
 
 export const topicOf = (roomId: number) => `room/${roomId}`;
 
@@ -90,6 +101,7 @@ export function initialRoomState(id: string): RoomState {
     roomId: Number(id), status: 'new', hostId: 0, host: { nickname: '', avatar: '', gender: '', level: 0 }, title: '',
     seatLimit: 0, pricePerMinute: 0, openedAt: 0, closesAt: null, nextTickAt: null, hostAwayUntil: null,
     viewers: new Map(), bans: {}, muted: {}, likes: 0, peakViewers: 0, seen: new Set(), gifts: 0, credits: 0, charges: [],
+    callQueue: [], call: null,
   };
 }
 
@@ -105,7 +117,7 @@ export function roomFromSnapshot(data: unknown): RoomState {
     ? new Map(d.viewers as Array<[number, Viewer]>)
     : new Map(Object.entries(d.viewers as Record<string, Viewer>).map(([id, v]) => [Number(id), v]));
   const seen = new Set(Array.isArray(d.seen) ? (d.seen as number[]) : Object.keys(d.seen as object).map(Number));
-  return { ...d, viewers, seen, charges: d.charges ?? [] };
+  return { ...d, viewers, seen, charges: d.charges ?? [], callQueue: d.callQueue ?? [], call: d.call ?? null };
 }
 
 const live = (s: RoomState) => s.status === 'open' || s.status === 'closing';
@@ -125,6 +137,7 @@ export function viewOf(s: RoomState, userId: number) {
     likes: s.likes,
     muted: s.muted[userId] === true,
     closesAt: s.closesAt,
+    call: s.call ? { userId: s.call.viewerId, status: s.call.status === 'connected' ? (1 as const) : (0 as const) } : null,
   };
 }
 
@@ -197,14 +210,16 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
       if (!r) return same(s, []);
       if (r.out === null || !r.state.viewers.delete(r.out)) return { state: r.state, effects: r.effects };
       const next = { ...r.state };
-      return { state: next, effects: [...r.effects, ...departure(next, r.out, 'kicked'), listing(next)] };
+      const calls = callsOnLeave(next, r.out);
+      return { state: next, effects: [...r.effects, ...calls, ...departure(next, r.out, 'kicked'), listing(next)] };
     }
     case 'charge-retry':
       return retryCharges(s, now);
     case 'leave': {
       if (!s.viewers.delete(msg.userId)) return same(s, [fail('NOT_IN_ROOM')]);
       const next = { ...s };
-      return { state: next, effects: [ok(), ...departure(next, msg.userId, msg.reason), listing(next)] };
+      const calls = callsOnLeave(next, msg.userId);
+      return { state: next, effects: [ok(), ...calls, ...departure(next, msg.userId, msg.reason), listing(next)] };
     }
     case 'view':
       return same(s, [ok(viewOf(s, msg.userId))]);
@@ -219,9 +234,10 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
       const until = now + rules.kickBanMs;
       s.bans[msg.userId] = until;
       const next = { ...s };
+      const calls = callsOnLeave(next, msg.userId);
       return {
         state: next,
-        effects: [ok(), push(msg.userId, 'room.kicked', { roomId: s.roomId, until, reason: 'host' }), ...departure(next, msg.userId, 'kicked'), listing(next)],
+        effects: [ok(), push(msg.userId, 'room.kicked', { roomId: s.roomId, until, reason: 'host' }), ...calls, ...departure(next, msg.userId, 'kicked'), listing(next)],
       };
     }
     case 'mute': {
@@ -269,13 +285,24 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
     case 'host-away':
       if (s.hostAwayUntil !== null) return same(s, []);
       return same({ ...s, hostAwayUntil: Math.min(now, msg.since) + rules.hostGraceMs }, []);
+    case 'call-request':
+    case 'call-invite':
+    case 'call-answer':
+    case 'call-cancel':
+    case 'call-confirm':
+    case 'call-stop':
+    case 'call-queue':
+    case 'call-expire':
+    case 'call-unconfirmed':
+      return reduceCall(s, msg, now, rules);
     case 'host-back':
       if (s.hostAwayUntil === null) return same(s, []);
       return same({ ...s, hostAwayUntil: null }, []);
     case 'restarted': {
       // Every socket is gone: viewers re-enter after they reconnect; the host gets the usual grace.
-      const next = { ...s, viewers: new Map<number, Viewer>(), hostAwayUntil: s.hostAwayUntil ?? now + rules.hostGraceMs };
-      return { state: next, effects: [openedEvent(next), listing(next)] };
+      const calls = callsOnRestart(s, now, rules);
+      const next = { ...s, viewers: new Map<number, Viewer>(), hostAwayUntil: s.hostAwayUntil ?? now + rules.hostGraceMs, call: calls.call };
+      return { state: next, effects: [openedEvent(next), listing(next), ...calls.effects] };
     }
   }
 }
@@ -317,11 +344,12 @@ function totalsOf(s: RoomState, now: number) {
 function end(s: RoomState, now: number, reason: 'closed' | 'countdown' | 'abnormal' | 'admin', effects: Effect[]): Step<RoomState> {
   const totals = totalsOf(s, now);
   const ended = { roomId: s.roomId, reason, totals };
-  const next: RoomState = { ...s, status: 'closed', viewers: new Map(), closesAt: null, nextTickAt: null, hostAwayUntil: null };
+  const next: RoomState = { ...s, status: 'closed', viewers: new Map(), closesAt: null, nextTickAt: null, hostAwayUntil: null, callQueue: [], call: null };
   return {
     state: next,
     effects: [
       ...effects,
+      ...callsOnClose(s),
       publish(topicOf(s.roomId), 'room.ended', ended),
       emit({ kind: 'room.closed', roomId: s.roomId, hostId: s.hostId }),
     ],
@@ -338,6 +366,7 @@ export function roomDeadlines(s: RoomState): Deadline<RoomMsg>[] {
   const bill = live(s) ? roomBillAt(s) : null;
   if (bill !== null) out.push({ id: 'bill', at: bill, msg: { t: 'bill-due' } });
   out.push(...chargeDeadlines<RoomMsg>(s, { t: 'charge-retry' }));
+  if (live(s)) out.push(...callDeadlines(s));
   return out;
 }
 

@@ -9,6 +9,7 @@ import { Singleton } from '../actors/singleton.js';
 import type { EffectPorts } from '../actors/effects.js';
 import { roomActor, topicOf, type RoomMsg, type RoomState } from '../actors/room.js';
 import { userActor, type UserMsg, type UserState } from '../actors/user.js';
+import { matchActor, type MatchMsg, type MatchState } from '../actors/match.js';
 import { systemClock, type Clock } from '../clock.js';
 import { CLOSE_CODES } from '../protocol/errors.js';
 import { openDatabase } from '../storage/database.js';
@@ -48,6 +49,8 @@ import { GiftService } from './gifts.js';
 import { Messages } from './messages.js';
 import { Wallet } from './wallet.js';
 import { PushDeliverer } from './push-outbox.js';
+import { CallService } from './calls.js';
+import { MatchService } from './matches.js';
 
 /** uWS accepts (host, port, options, cb); its typings only list (port, options, cb). */
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (a const enum in the typings, not exported at runtime). */
@@ -111,7 +114,12 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     publish,
     emit: (event) => {
       if (event.kind === 'charge') return billing.charge(event.charge);
+      if (event.kind === 'call.changed') return calls.onEvent(event);
       if (event.kind === 'show.ended') gifts.placeEnded(`show:${event.showId}`);
+      if (event.kind === 'show.opened') {
+        matches.wentBusy(event.hostId);
+        matches.wentBusy(event.viewerId);
+      }
       if (event.kind === 'show.opened' || event.kind === 'show.ended') return privateShows.onEvent(event);
       roomService.onEvent(event);
       if (event.kind === 'room.closed') {
@@ -134,7 +142,18 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const users = new Directory<UserState, UserMsg>({ ...persistent, def: userActor, idleMs: config.userActorIdleMs });
   const rooms = new Directory<RoomState, RoomMsg>({
     ...persistent,
-    def: roomActor({ kickBanMs: config.roomKickBanMs, hostGraceMs: config.roomHostGraceMs, countdownTickMs: config.roomCountdownTickMs }),
+    def: roomActor({
+      kickBanMs: config.roomKickBanMs,
+      hostGraceMs: config.roomHostGraceMs,
+      countdownTickMs: config.roomCountdownTickMs,
+      callRequestTtlMs: config.callRequestTtlMs,
+      callConfirmMs: config.callConfirmMs,
+      callQueueMax: config.callQueueMax,
+    }),
+  });
+  const matches: MatchService = new MatchService({
+    matches: new Directory<MatchState, MatchMsg>({ ...persistent, def: matchActor({ acceptMs: config.matchAcceptMs }) }),
+    busy: (userId) => privateShows.inShow(userId) || calls.inCall(userId),
   });
   const desks = new Directory<DeskState, DeskMsg>({
     ...persistent,
@@ -182,7 +201,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
         presence.tell({ t: 'drop', subscriber: s.userId });
         if (reason !== 'replaced') presence.tell({ t: 'offline', userId: s.userId });
         // Gone for good (no resume): leave the room they were in.
-        if (reason === 'expired' || reason === 'kicked') roomService.sessionEnded(s.userId);
+        if (reason === 'expired' || reason === 'kicked') {
+          roomService.sessionEnded(s.userId);
+          matches.sessionEnded(s.userId);
+        }
         if (reason !== 'shutdown') users.tell(s.userId, { t: 'logout', sessionId: s.id });
       },
     },
@@ -227,6 +249,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     rooms: roomService,
     creditsOf: (userId) => wallet.credits(userId),
   });
+  const calls: CallService = new CallService({ rooms: roomService, shows: privateShows, sessions, busy: (userId) => matches.wentBusy(userId) });
   const ledger = new SqliteLedger(db, engine);
   const wallet = new Wallet({ ledger, sessions, logger, clock });
   const billing: Billing = new Billing({ config, clock, logger, wallet, sessions, report: (c, result) => (c.place === 'room' ? rooms.tell(c.placeId, result) : desks.tell(c.hostId, result)),
@@ -270,7 +293,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
 
   // Deadline timers are armed from the index (holders recover when due); open rooms come back before traffic does.
   const woken = {
-    deadlines: users.armFromIndex() + rooms.armFromIndex() + desks.armFromIndex(),
+    deadlines: users.armFromIndex() + rooms.armFromIndex() + desks.armFromIndex() + matches.armFromIndex(),
     openRooms: roomService.wakeOpenRooms(),
     privateShows: privateShows.wake(),
   };
@@ -285,7 +308,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, moderation, messages, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, moderation, messages, calls, matches, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
       admission,
       lanes,
       batcher,
@@ -310,7 +333,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   ).catch(async (err: unknown) => {
     // Nothing was served: release the database (and its lock) before giving up.
     roomService.close();
-    await Promise.all([users.close(), rooms.close(), desks.close()]);
+    await Promise.all([users.close(), rooms.close(), desks.close(), matches.close()]);
     runtime.shutdown();
     engine.close();
     db.close();
@@ -332,7 +355,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       gifts.close();
       pushDeliverer.close();
       channels.flushAll();
-      await Promise.all([users.close(), rooms.close(), desks.close()]);
+      await Promise.all([users.close(), rooms.close(), desks.close(), matches.close()]);
       runtime.shutdown();
       await engine.flush();
       engine.close();

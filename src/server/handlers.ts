@@ -19,6 +19,8 @@ import type { Moderation } from './moderation.js';
 import type { GiftService } from './gifts.js';
 import type { Messages } from './messages.js';
 import type { Wallet } from './wallet.js';
+import type { CallService } from './calls.js';
+import type { MatchService } from './matches.js';
 
 /** Who is asking: the session the request arrived on. */
 export interface RequestContext {
@@ -41,6 +43,8 @@ export interface HandlerDeps {
   follows: FollowService;
   moderation: Moderation;
   messages: Messages;
+  calls: CallService;
+  matches: MatchService;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -54,7 +58,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows, moderation, messages } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows, moderation, messages, calls, matches } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -151,5 +155,23 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'block.add': ({ session }, d) => messages.block(session, d),
     'block.remove': ({ session }, d) => messages.unblock(session, d),
     'block.list': async ({ session }, d) => messages.blocks(session, d),
+    'call.request': ({ session }) => calls.request(session),
+    'call.invite': ({ session }, d) => calls.invite(session, d.userId),
+    'call.accept': ({ session }, d) => calls.answer(session, d.userId, true) as ReturnType<OpHandler<'call.accept'>>,
+    'call.decline': async ({ session }, d) => {
+      await calls.answer(session, d.userId, false);
+      return {};
+    },
+    'call.cancel': ({ session }, d) => calls.cancel(session, d.userId),
+    'call.confirm': ({ session }) => calls.confirm(session),
+    'call.stop': ({ session }) => calls.stop(session),
+    'call.queue': ({ session }) => calls.queue(session),
+    'match.start': ({ session }) => matches.start(session),
+    'match.stop': ({ session }) => matches.stop(session),
+    'match.accept': ({ session }, d) => matches.answer(session, d.matchId, true) as ReturnType<OpHandler<'match.accept'>>,
+    'match.decline': async ({ session }, d) => {
+      await matches.answer(session, d.matchId, false);
+      return {};
+    },
   };
 }

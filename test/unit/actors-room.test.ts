@@ -3,7 +3,7 @@ import type { Effect } from '../../src/actors/effects.js';
 import { initialRoomState, reduceRoom, roomDeadlines, roomFromSnapshot, roomToSnapshot, type RoomMsg, type RoomState } from '../../src/actors/room.js';
 import { decode, encode } from '../../src/protocol/codec.js';
 
-const rules = { kickBanMs: 10_000, hostGraceMs: 60_000, countdownTickMs: 1000 };
+const rules = { kickBanMs: 10_000, hostGraceMs: 60_000, countdownTickMs: 1000, callRequestTtlMs: 30_000, callConfirmMs: 6000, callQueueMax: 20 };
 const profile = { nickname: 'n', avatar: '', gender: '' as const, level: 0 };
 
 /** Runs messages through the reducer, returning the final state and every effect. */

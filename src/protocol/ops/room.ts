@@ -22,6 +22,9 @@ export const RoomView = Type.Object({
   likes: Count,
   muted: Type.Boolean({ description: 'whether you are muted here' }),
   closesAt: Type.Union([Millis, Type.Null()], { description: 'end of the closing countdown, if one runs' }),
+  call: Type.Union([Type.Object({ userId: UserId, status: Type.Union([Type.Literal(0), Type.Literal(1)]) }), Type.Null()], {
+    description: 'the co-host call on now (room.call_status 0 joining, 1 connected), if any',
+  }),
 });
 
 export const RoomTotals = Type.Object({
