@@ -48,6 +48,8 @@ export const ERRORS = {
   MESSAGE_NOT_FOUND: { code: 755, msg: 'no such message in this conversation of yours', seed: '' },
   MESSAGE_TOO_LONG: { code: 756, msg: 'message text too long', seed: '' },
   KEY_REUSED: { code: 753, msg: 'this request key was used before for a different request', seed: '' },
+  TALENT_NOT_FOUND: { code: 790, msg: "no such talent on this host's list", seed: '' },
+  TALENT_REQUEST_NOT_FOUND: { code: 791, msg: 'no such pending talent request of yours', seed: '' },
   OUTBOX_ITEM_NOT_FOUND: { code: 760, msg: 'no dead item with this id in the push outbox', seed: '' },
   INTERNAL: { code: 900, msg: 'internal server error', seed: '' },
   UNKNOWN_OP: { code: 901, msg: 'unknown op', seed: '' },

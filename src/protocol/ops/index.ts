@@ -4,6 +4,7 @@ import { bookingOps, bookingPushes } from './booking.js';
 import { chatOps, chatPushes } from './chat.js';
 import { followOps, followPushes } from './follow.js';
 import { giftOps, giftPushes } from './gift.js';
+import { intimacyOps, intimacyPushes } from './intimacy.js';
 import { inviteOps, invitePushes } from './invite.js';
 import { messageOps, messagePushes } from './message.js';
 import { noticePushes } from './notice.js';
@@ -11,12 +12,13 @@ import { presenceOps, presencePushes } from './presence.js';
 import { roomOps, roomPushes } from './room.js';
 import { sessionOps, sessionPushes } from './session.js';
 import { showOps, showPushes } from './show.js';
+import { talentOps, talentPushes } from './talent.js';
 import { walletOps, walletPushes } from './wallet.js';
 
 /** Every request op the server accepts, by name. Add a new area's ops here. */
-export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps, ...followOps, ...messageOps, ...blockOps } as const;
+export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps, ...followOps, ...messageOps, ...blockOps, ...talentOps, ...intimacyOps } as const;
 /** Every push the server sends, by name. */
-export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes, ...followPushes, ...noticePushes, ...messagePushes } as const;
+export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes, ...followPushes, ...noticePushes, ...messagePushes, ...talentPushes, ...intimacyPushes } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;
