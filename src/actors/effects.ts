@@ -1,6 +1,7 @@
 import type { ErrorName } from '../protocol/errors.js';
 import type { PushName } from '../protocol/ops/index.js';
 import type { Charge } from './charges.js';
+import type { TalentCharge } from './talent.js';
 import type { Profile } from '../protocol/schemas.js';
 import type { DurableWrite } from '../storage/durable-writes.js';
 
@@ -29,7 +30,9 @@ export type DomainEvent =
   /** A desk asks the ledger to move credits for a show (answered with a `charged` message). */
   | { kind: 'charge'; charge: Charge }
   /** A co-host call of a room was joined (or found again after a restart), or ended. */
-  | { kind: 'call.changed'; roomId: number; hostId: number; viewerId: number; on: boolean };
+  | { kind: 'call.changed'; roomId: number; hostId: number; viewerId: number; on: boolean }
+  /** A host's talent actor asks the ledger to move credits for a request (answered with a `charged` message). */
+  | { kind: 'talent.charge'; charge: TalentCharge };
 
 export interface RoomListing {
   hostId: number;

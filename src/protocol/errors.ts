@@ -55,6 +55,8 @@ export const ERRORS = {
   NOT_IN_CALL: { code: 784, msg: 'you are not in a co-host call in this room', seed: '002 750' },
   MATCH_NOT_FOUND: { code: 785, msg: 'no such pending match of yours', seed: '' },
   MATCH_PENDING: { code: 786, msg: 'you have a match to answer first', seed: '' },
+  TALENT_NOT_FOUND: { code: 790, msg: "no such talent on this host's list", seed: '' },
+  TALENT_REQUEST_NOT_FOUND: { code: 791, msg: 'no such pending talent request of yours', seed: '' },
   OUTBOX_ITEM_NOT_FOUND: { code: 760, msg: 'no dead item with this id in the push outbox', seed: '' },
   INTERNAL: { code: 900, msg: 'internal server error', seed: '' },
   UNKNOWN_OP: { code: 901, msg: 'unknown op', seed: '' },

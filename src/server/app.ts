@@ -10,6 +10,7 @@ import type { EffectPorts } from '../actors/effects.js';
 import { roomActor, topicOf, type RoomMsg, type RoomState } from '../actors/room.js';
 import { userActor, type UserMsg, type UserState } from '../actors/user.js';
 import { matchActor, type MatchMsg, type MatchState } from '../actors/match.js';
+import { talentActor, type TalentMsg, type TalentState } from '../actors/talent.js';
 import { systemClock, type Clock } from '../clock.js';
 import { CLOSE_CODES } from '../protocol/errors.js';
 import { openDatabase } from '../storage/database.js';
@@ -24,6 +25,8 @@ import { BookingStore } from '../storage/bookings.js';
 import { SqliteMessageStore } from '../storage/messages.js';
 import { PrivateShowStore } from '../storage/private-shows.js';
 import { RoomRegistry } from '../storage/room-registry.js';
+import { IntimacyStore } from '../storage/intimacy.js';
+import { TalentRequestStore } from '../storage/talents.js';
 import { mountAdminRoutes } from './admin.js';
 import { Admission } from './admission.js';
 import { RoomChannels } from './channels.js';
@@ -51,6 +54,8 @@ import { Wallet } from './wallet.js';
 import { PushDeliverer } from './push-outbox.js';
 import { CallService } from './calls.js';
 import { MatchService } from './matches.js';
+import { IntimacyService } from './intimacy.js';
+import { TalentService } from './talents.js';
 
 /** uWS accepts (host, port, options, cb); its typings only list (port, options, cb). */
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (a const enum in the typings, not exported at runtime). */
@@ -115,6 +120,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     emit: (event) => {
       if (event.kind === 'charge') return billing.charge(event.charge);
       if (event.kind === 'call.changed') return calls.onEvent(event);
+      if (event.kind === 'talent.charge') return talentService.charge(event.charge);
       if (event.kind === 'show.ended') gifts.placeEnded(`show:${event.showId}`);
       if (event.kind === 'show.opened') {
         matches.wentBusy(event.hostId);
@@ -175,6 +181,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       pricePerMin: config.showPricePerMin,
     }),
   });
+  const talents = new Directory<TalentState, TalentMsg>({
+    ...persistent,
+    def: talentActor({ ttlMs: config.talentTtlMs, maxTalents: config.maxTalents, maxPending: config.maxTalentRequests }),
+  });
   const presence = new Singleton<PresenceState, PresenceMsg>(runtime, presenceActor, common);
 
   const sessions: SessionRegistry = new SessionRegistry({
@@ -221,6 +231,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     lanes,
     inPrivateShow: (userId) => privateShows.inShow(userId),
     creditsOf: (userId) => wallet.credits(userId),
+    watched: (userId, roomId, hostId, joined) => intimacy.watched(userId, roomId, hostId, joined),
     publish,
   });
   const privateShows: PrivateShows = new PrivateShows({
@@ -261,7 +272,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     outbox: (userIds, kind, d) => pushes?.enqueueMany(userIds, kind, d) ?? Promise.resolve(),
   });
   const backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, sessions });
-  const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish });
+  const intimacy: IntimacyService = new IntimacyService({ config, clock, logger, store: new IntimacyStore(db, engine), sessions });
+  const spent = (viewerId: number, hostId: number, credits: number) => intimacy.grow(viewerId, hostId, credits * config.intimacyPerCredit, 'credits');
+  const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish, spent });
+  const talentService: TalentService = new TalentService({ config, clock, logger, talents, store: new TalentRequestStore(db), ledger, wallet, rooms: roomService, spent });
   const messages: Messages = new Messages({
     config, clock, logger, store: new SqliteMessageStore(db, engine), sessions, users,
     // The receiver's copy for the push gateway, in the message's own commit.
@@ -287,13 +301,13 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const pushDeliverer = pushes;
   metrics.sources = {
     sessions: () => sessions.size,
-    actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, presence: 1 }),
+    actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, talent: talents.size, presence: 1 }),
     outbox: () => outbox.backlog(0),
   };
 
   // Deadline timers are armed from the index (holders recover when due); open rooms come back before traffic does.
   const woken = {
-    deadlines: users.armFromIndex() + rooms.armFromIndex() + desks.armFromIndex() + matches.armFromIndex(),
+    deadlines: users.armFromIndex() + rooms.armFromIndex() + desks.armFromIndex() + matches.armFromIndex() + talents.armFromIndex(),
     openRooms: roomService.wakeOpenRooms(),
     privateShows: privateShows.wake(),
   };
@@ -308,7 +322,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, moderation, messages, calls, matches, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, moderation, messages, calls, matches, talents: talentService, intimacy, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
       admission,
       lanes,
       batcher,
@@ -333,7 +347,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   ).catch(async (err: unknown) => {
     // Nothing was served: release the database (and its lock) before giving up.
     roomService.close();
-    await Promise.all([users.close(), rooms.close(), desks.close(), matches.close()]);
+    await Promise.all([users.close(), rooms.close(), desks.close(), matches.close(), talents.close()]);
     runtime.shutdown();
     engine.close();
     db.close();
@@ -353,9 +367,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       sessions.closeAll(CLOSE_CODES.SERVER_RESTARTING.code, CLOSE_CODES.SERVER_RESTARTING.reason);
       roomService.close();
       gifts.close();
+      intimacy.close();
       pushDeliverer.close();
       channels.flushAll();
-      await Promise.all([users.close(), rooms.close(), desks.close(), matches.close()]);
+      await Promise.all([users.close(), rooms.close(), desks.close(), matches.close(), talents.close()]);
       runtime.shutdown();
       await engine.flush();
       engine.close();

@@ -45,6 +45,13 @@ const webhookUrl: Parser<string> = (raw) => {
   return raw;
 };
 
+const levels: Parser<number[]> = (raw) => {
+  const out = list(raw).map((x) => int(1, Number.MAX_SAFE_INTEGER)(x));
+  if (out.length === 0) throw new Error('expected at least one threshold');
+  if (out.some((x, i) => i > 0 && x <= out[i - 1]!)) throw new Error(`expected strictly increasing thresholds, got "${raw}"`);
+  return out;
+};
+
 const spec = <T>(env: string, dflt: string | undefined, doc: string, parse: Parser<T>): VarSpec<T> => ({ env, default: dflt, doc, parse });
 
 export const CONFIG_VARS = {
@@ -111,6 +118,13 @@ export const CONFIG_VARS = {
   messagePerMin: spec('LIVE_MESSAGE_PER_MIN', '30', 'private messages per minute per sender (sustained); past it RATE_LIMITED (903)', int(1, 1_000_000)),
   messageBurst: spec('LIVE_MESSAGE_BURST', '10', 'private messages a sender may send at once', int(1, 1_000_000)),
   maxBlocks: spec('LIVE_MAX_BLOCKS', '1000', 'users one user may have blocked; past it LIMIT_EXCEEDED (904)', int(1, 1_000_000)),
+  talentTtlMs: spec('LIVE_TALENT_TTL_MS', '300000', 'a talent request the host has not answered this long after it was made is refunded to the viewer', int(1000, 86_400_000)),
+  maxTalents: spec('LIVE_MAX_TALENTS', '20', "talents on one host's list (talent.set answers 904 beyond)", int(1, 1000)),
+  maxTalentRequests: spec('LIVE_MAX_TALENT_REQUESTS', '200', 'open talent requests (held, not answered) one host may have (talent.request answers 904 beyond)', int(1, 100_000)),
+  intimacyPerCredit: spec('LIVE_INTIMACY_PER_CREDIT', '1', 'intimacy points per credit a viewer spends on a host (gifts paid with credits, accepted talent requests)', int(0, 1_000_000)),
+  intimacyPerMinute: spec('LIVE_INTIMACY_PER_MINUTE', '1', "intimacy points per whole minute of a visit to a host's public room", int(0, 1_000_000)),
+  intimacyDecayPct: spec('LIVE_INTIMACY_DECAY_PCT', '5', 'percent of its intimacy points a pair loses per full day (24 h) without growth, rounded down each day', int(0, 100)),
+  intimacyLevels: spec('LIVE_INTIMACY_LEVELS', '10,100,500,2000,10000', 'intimacy points at which levels 1, 2, … begin (comma-separated, strictly increasing, from 1)', levels),
   adminToken: spec('LIVE_ADMIN_TOKEN', '', 'bearer token of the server-to-server admin API (/admin/…, ≥ 32 chars); empty disables it', (raw) => (raw === '' ? '' : secret(raw))),
   pushWebhookUrl: spec('LIVE_PUSH_WEBHOOK_URL', '', 'the push gateway: outbox items are POSTed here as JSON (an http or https URL); empty: nothing is sent and items stay pending', webhookUrl),
   pushWebhookSecret: spec('LIVE_PUSH_WEBHOOK_SECRET', '', 'sent to the push gateway as Authorization: Bearer <secret> (≥ 32 chars); empty: no Authorization header', (raw) => (raw === '' ? '' : secret(raw))),

@@ -66,6 +66,8 @@ export class GiftService {
       shows: PrivateShows;
       sessions: SessionRegistry;
       publish(topic: string, op: PushName, d: unknown): void;
+      /** Credits a viewer spent on a host (a committed gift paid with credits): intimacy grows. */
+      spent?(viewerId: number, hostId: number, credits: number): void;
     },
   ) {}
 
@@ -128,6 +130,7 @@ export class GiftService {
     const credits = fromBackpack ? Number(done.note.credits) : done.balances[userAccount(me.userId)]!;
     if (fromBackpack) this.deps.backpack.updated(me.userId, gift.id, -count, 'used', done);
     if (place.room !== undefined) this.deps.rooms.earned(place.room, count, total);
+    if (!fromBackpack) this.deps.spent?.(me.userId, place.recipient, total);
     this.totals.set(place.ref, (this.totals.get(place.ref) ?? before) + total);
     this.sent({ comboId, me, gift, place, count, total, streak, streakCount });
     return { transferId: done.transferId, credits, comboId, streak, streakCount };

@@ -21,6 +21,8 @@ import type { Messages } from './messages.js';
 import type { Wallet } from './wallet.js';
 import type { CallService } from './calls.js';
 import type { MatchService } from './matches.js';
+import type { TalentService } from './talents.js';
+import type { IntimacyService } from './intimacy.js';
 
 /** Who is asking: the session the request arrived on. */
 export interface RequestContext {
@@ -45,6 +47,8 @@ export interface HandlerDeps {
   messages: Messages;
   calls: CallService;
   matches: MatchService;
+  talents: TalentService;
+  intimacy: IntimacyService;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -58,7 +62,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows, moderation, messages, calls, matches } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows, moderation, messages, calls, matches, talents, intimacy } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -173,5 +177,16 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       await matches.answer(session, d.matchId, false);
       return {};
     },
+    'talent.list': (_ctx, d) => talents.list(d.hostId),
+    'talent.set': ({ session }, d) => talents.set(session, d),
+    'talent.remove': ({ session }, d) => talents.remove(session, d.talentId),
+    'talent.request': ({ session, requestId }, d) => talents.request(session, requestId, d),
+    'talent.accept': ({ session }, d) => talents.answer(session, d.requestId, true),
+    'talent.decline': ({ session }, d) => talents.answer(session, d.requestId, false),
+    'talent.unread': ({ session }) => talents.unread(session),
+    'talent.read': ({ session }, d) => talents.read(session, d.requestIds),
+    'intimacy.get': async ({ session }, d) =>
+      session.role === 'host' ? intimacy.get(d.userId, session.userId) : intimacy.get(session.userId, d.userId),
+    'intimacy.top': async (_ctx, d) => intimacy.top(d.hostId, d.limit ?? 20),
   };
 }

@@ -63,6 +63,8 @@ export class RoomService {
       /** Tells the host's followers (src/server/follows.ts). */
       wentLive: WentLive;
       lanes: Lanes;
+      /** A viewer joined or left a room's membership (hostId: the room's host at the join). */
+      watched?(userId: number, roomId: number, hostId: number | undefined, joined: boolean): void;
       /** A user's credits now (a paid room checks the first minute). */
       creditsOf(userId: number): number;
       /** Whether a user is in a private show (then they neither open nor enter public rooms). */
@@ -328,6 +330,7 @@ export class RoomService {
 
   private join(userId: number, roomId: number): void {
     this.memberOf.set(userId, roomId);
+    this.deps.watched?.(userId, roomId, this.openRooms.get(roomId), true);
     let members = this.membersOf.get(roomId);
     if (!members) this.membersOf.set(roomId, (members = new Set()));
     members.add(userId);
@@ -337,6 +340,7 @@ export class RoomService {
   private forget(userId: number, roomId: number): void {
     if (this.memberOf.get(userId) !== roomId) return;
     this.memberOf.delete(userId);
+    this.deps.watched?.(userId, roomId, undefined, false);
     const members = this.membersOf.get(roomId);
     members?.delete(userId);
     if (members?.size === 0) this.membersOf.delete(roomId);

@@ -4,6 +4,7 @@ import { BookingStore, type BookingRow } from './bookings.js';
 import { PrivateShowStore, type InviteRow } from './private-shows.js';
 import { RoomRegistry } from './room-registry.js';
 import { SqliteOutboxStore } from './outbox.js';
+import { TalentRequestStore, type TalentRequestRow } from './talents.js';
 
 /**
  * Writes to storage tables that belong to one journal entry: the journal
@@ -26,6 +27,9 @@ export type DurableWrite =
   | { t: 'booking.update'; bookingId: number; status: string; at: number; showId?: number }
   | { t: 'show.start'; showId: number; at: number }
   | { t: 'show.end'; showId: number; at: number; reason: string; durationSec: number }
+  /** A talent request was made (a host's talent actor); its status moved. */
+  | { t: 'talent.new'; request: TalentRequestRow }
+  | { t: 'talent.update'; requestId: number; status: TalentRequestRow['status']; expiresAt: number; endedAt: number | null }
   /** The actor's next deadline moved (null: it holds none any more). */
   | { t: 'deadline'; key: string; nextAt: number | null }
   /** A push for a user who may be offline, into the push outbox (`kind`: the push's op; `payload`: its data, as JSON). */
@@ -45,6 +49,7 @@ export function sqliteWriteApplier(db: Database.Database, hooks: WriteHooks = {}
   const shows = new PrivateShowStore(db);
   const bookings = new BookingStore(db);
   const outbox = new SqliteOutboxStore(db);
+  const talents = new TalentRequestStore(db);
   const purgeJournal = db.prepare('DELETE FROM journal WHERE key = ?');
   const purgeSnapshots = db.prepare('DELETE FROM snapshots WHERE key = ?');
   return (w) => {
@@ -69,6 +74,10 @@ export function sqliteWriteApplier(db: Database.Database, hooks: WriteHooks = {}
       case 'booking.new':
       case 'booking.update':
         bookings.apply(w);
+        break;
+      case 'talent.new':
+      case 'talent.update':
+        talents.apply(w);
         break;
       case 'deadline':
         if (w.nextAt === null) deadlines.clear(w.key);

@@ -8,7 +8,7 @@ import type { CommitWork } from './journal-engine.js';
  *   house          the platform's cut
  *   mint           where top-ups come from and withdrawals go (the only account below zero:
  *                  minus everything ever minted)
- *   hold:<what>    credits set aside (a show's first minute, a booking's deposit) until the thing
+ *   hold:<what>    credits set aside (a show's first minute, a booking's deposit, a talent request) until the thing
  *                  they are for happens or does not
  *   promo          where the platform pays hosts for gifts given out of backpacks (below zero:
  *                  minus all it paid; counted as minted)
@@ -29,7 +29,8 @@ export type TransferKind =
   | 'bill'
   | 'rebate'
   | 'forfeit'
-  | 'grant';
+  | 'grant'
+  | 'talent';
 
 export interface Leg {
   account: string;

@@ -257,6 +257,33 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX blocks_recent ON blocks (user_id, at, blocked_id);
     `,
   },
+  {
+    description: 'talent requests and intimacy (F9)',
+    sql: `
+      CREATE TABLE talent_requests (
+        id         INTEGER PRIMARY KEY,
+        host_id    INTEGER NOT NULL,
+        viewer_id  INTEGER NOT NULL,
+        talent_id  INTEGER NOT NULL,
+        name       TEXT    NOT NULL,
+        price      INTEGER NOT NULL,
+        room_id    INTEGER,
+        status     TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        ended_at   INTEGER
+      );
+      CREATE INDEX talent_requests_host ON talent_requests (host_id, id);
+      CREATE TABLE intimacy (
+        viewer_id  INTEGER NOT NULL,
+        host_id    INTEGER NOT NULL,
+        points     INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (viewer_id, host_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX intimacy_host ON intimacy (host_id, viewer_id);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

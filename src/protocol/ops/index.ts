@@ -5,6 +5,7 @@ import { callOps, callPushes } from './call.js';
 import { chatOps, chatPushes } from './chat.js';
 import { followOps, followPushes } from './follow.js';
 import { giftOps, giftPushes } from './gift.js';
+import { intimacyOps, intimacyPushes } from './intimacy.js';
 import { inviteOps, invitePushes } from './invite.js';
 import { matchOps, matchPushes } from './match.js';
 import { messageOps, messagePushes } from './message.js';
@@ -13,12 +14,13 @@ import { presenceOps, presencePushes } from './presence.js';
 import { roomOps, roomPushes } from './room.js';
 import { sessionOps, sessionPushes } from './session.js';
 import { showOps, showPushes } from './show.js';
+import { talentOps, talentPushes } from './talent.js';
 import { walletOps, walletPushes } from './wallet.js';
 
 /** Every request op the server accepts, by name. Add a new area's ops here. */
-export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps, ...followOps, ...messageOps, ...blockOps, ...callOps, ...matchOps } as const;
+export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps, ...followOps, ...messageOps, ...blockOps, ...callOps, ...matchOps, ...talentOps, ...intimacyOps } as const;
 /** Every push the server sends, by name. */
-export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes, ...followPushes, ...noticePushes, ...messagePushes, ...callPushes, ...matchPushes } as const;
+export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes, ...followPushes, ...noticePushes, ...messagePushes, ...callPushes, ...matchPushes, ...talentPushes, ...intimacyPushes } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;

@@ -17,13 +17,14 @@ export const TransferReason = Type.Union(
     Type.Literal('rebate'),
     Type.Literal('forfeit'),
     Type.Literal('grant'),
+    Type.Literal('talent'),
   ],
   {
     description:
       'topup: bought through the app (payment backend); withdraw: paid out; adjust: by an administrator; gift: sent or received; ' +
-      'barrage: a paid barrage line; hold: set aside (a show\'s first minute, a booking deposit); release: a hold given back; ' +
+      'barrage: a paid barrage line; hold: set aside (a show\'s first minute, a booking deposit, a talent request); release: a hold given back; ' +
       'bill: a minute of a paid show or room, paid or earned; rebate: returned to a viewer (5.20); forfeit: a deposit kept after a no-show; ' +
-      'grant: backpack items given (not seen in wallet.updated, which is about credits)',
+      'grant: backpack items given (not seen in wallet.updated, which is about credits); talent: a talent request\'s hold paid to its host',
   },
 );
 
