@@ -24,7 +24,7 @@ interface Pair {
  * to both.
  */
 export class IntimacyService {
-  /** Pairs written since start (their stored row may still be committing). */
+  /** Pairs whose newest row is still committing. */
   private readonly pairs = new Map<string, Pair>();
   /** Visits in progress: viewer → the room, its host and since when. */
   private readonly visits = new Map<number, { roomId: number; hostId: number; since: number }>();
@@ -55,8 +55,14 @@ export class IntimacyService {
     const at = clock.now();
     const before = this.now(this.pair(viewerId, hostId), at);
     const after = before + points;
-    this.pairs.set(`${viewerId}:${hostId}`, { points: after, at });
-    store.put(viewerId, hostId, after, at).catch((err: unknown) => logger.error({ err, viewerId, hostId }, 'intimacy not stored'));
+    const key = `${viewerId}:${hostId}`;
+    const written = { points: after, at };
+    this.pairs.set(key, written);
+    // Kept in memory only while its row commits (reads meanwhile see it); then the table has it.
+    store.put(viewerId, hostId, after, at).then(
+      () => void (this.pairs.get(key) === written && this.pairs.delete(key)),
+      (err: unknown) => logger.error({ err, viewerId, hostId }, 'intimacy not stored'),
+    );
     const [from, to] = [levelOf(before, config.intimacyLevels), levelOf(after, config.intimacyLevels)];
     logger.debug({ viewerId, hostId, why, points, before, after }, 'intimacy grew');
     if (to > from) {

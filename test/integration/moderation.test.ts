@@ -171,12 +171,14 @@ t.test('a ban survives kill -9', async (t) => {
   await waitFor(() => true, 'nothing');
 });
 
-t.test('every call of the documented server-to-server API is served, and none without the token', async (t) => {
+t.test('every call of the documented server-to-server API is served, and none without the token or with a wrong one', async (t) => {
   const ts = await startTestServer(t, withAdmin);
   for (const call of Object.values(ADMIN_CALLS)) {
     const path = call.path.replace(':id', '1');
     const res = await fetch(`${ts.http}${path}`, { method: call.method.toUpperCase() });
     t.equal(res.status, 401, `${call.method.toUpperCase()} ${call.path} without a token`);
+    const wrong = await fetch(`${ts.http}${path}`, { method: call.method.toUpperCase(), headers: { authorization: `Bearer ${ADMIN_TOKEN.slice(0, -1)}x` } });
+    t.equal(wrong.status, 401, `${call.method.toUpperCase()} ${call.path} with a wrong token`);
     // With the token and no body: served (whatever the answer), never 404 "no such route".
     const served = await fetch(`${ts.http}${path}`, { method: call.method.toUpperCase(), headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const body = (await served.json()) as { code?: number };
