@@ -29,7 +29,8 @@
  *   cap      one transaction per gift: what a server committing each gift alone could ack
  *   ceiling  --ceiling-batch gifts per transaction: raw batched inserts
  * and the ratios ours / cap and ours / ceiling. Order: cap, ours, ceiling, each
- * after a `sync` and a 2 s pause. --profile writes a V8 CPU profile of the
+ * after a `sync` and a 2 s pause. LIVE_DB_WAL_CHECKPOINT_PAGES in the environment applies
+ * to the server and both baselines alike. --profile writes a V8 CPU profile of the
  * server to bench/results/prof/.
  * "Ledger rows" everywhere = rows inserted, 4 per gift (1 transfer + 3 entries).
  *

@@ -86,7 +86,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const { logger } = deps;
   const clock = deps.clock ?? systemClock();
   const metrics = new Metrics();
-  const db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous });
+  const db = openDatabase({ path: config.dbPath, synchronous: config.dbSynchronous, walCheckpointPages: config.dbWalCheckpointPages });
   // Assigned below; an outbox item can only be written by a commit, which comes in a later turn.
   let pushes: PushDeliverer | undefined;
   const applyWrite = sqliteWriteApplier(db, { outboxAppended: () => pushes?.kick() });

@@ -11,6 +11,8 @@ export interface DatabaseOptions {
   synchronous: SyncMode;
   /** How long a writer waits on a locked database before SQLITE_BUSY. Default 5000 ms. */
   busyTimeoutMs?: number;
+  /** WAL pages written before a commit also checkpoints them into the database file (SQLite's default 1000). */
+  walCheckpointPages?: number;
 }
 
 // What `PRAGMA synchronous` reports for each mode.
@@ -60,6 +62,12 @@ export function openDatabase(opts: DatabaseOptions): Database.Database {
       throw new Error(`could not lock ${opts.path} exclusively`);
     }
     db.pragma('foreign_keys = ON');
+    if (opts.walCheckpointPages !== undefined) {
+      const pages = opts.walCheckpointPages;
+      if (!Number.isInteger(pages) || pages < 1) throw new Error(`walCheckpointPages must be a positive integer, got ${pages}`);
+      db.pragma(`wal_autocheckpoint = ${pages}`);
+      if (db.pragma('wal_autocheckpoint', { simple: true }) !== pages) throw new Error(`PRAGMA wal_autocheckpoint = ${pages} did not stick`);
+    }
     migrate(db);
     return db;
   } catch (err) {

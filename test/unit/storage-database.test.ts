@@ -21,6 +21,18 @@ t.test('synchronous reads back as set, also after reopening a WAL file', async (
   }
 });
 
+t.test('the WAL checkpoint interval is set on every open when asked, SQLite\'s default otherwise; nonsense refused', async (t) => {
+  const dir = t.testdir();
+  const path = join(dir, 'ckpt.db');
+  const asked = openDatabase({ path, synchronous: 'FULL', walCheckpointPages: 4000 });
+  t.equal(asked.pragma('wal_autocheckpoint', { simple: true }), 4000);
+  asked.close();
+  const plain = openDatabase({ path, synchronous: 'FULL' });
+  t.equal(plain.pragma('wal_autocheckpoint', { simple: true }), 1000, 'not kept in the file: each open sets it');
+  plain.close();
+  for (const bad of [0, -1, 1.5]) t.throws(() => openDatabase({ path, synchronous: 'FULL', walCheckpointPages: bad }), /walCheckpointPages/);
+});
+
 t.test('the WAL reopen pitfall the check guards against is real', async (t) => {
   const path = join(t.testdir(), 'pitfall.db');
   openDatabase({ path, synchronous: 'FULL' }).close();
