@@ -32,8 +32,8 @@ const HOSTS = 50;
 const PRICE = 10;
 const HOUSE = 3;
 
-// As the server: LIVE_DB_WAL_CHECKPOINT_PAGES (inherited from the bench's environment) or its default.
-const db = openDatabase({ path, synchronous: 'FULL', walCheckpointPages: Number(process.env.LIVE_DB_WAL_CHECKPOINT_PAGES ?? 1000) });
+// As the server: LIVE_DB_WAL_CHECKPOINT_PAGES (inherited from the bench's environment) or the server's default.
+const db = openDatabase({ path, synchronous: 'FULL', walCheckpointPages: Number(process.env.LIVE_DB_WAL_CHECKPOINT_PAGES ?? 10000) });
 const insertTransfer = db.prepare('INSERT INTO ledger_transfers (id, key, kind, fingerprint, at, ref, amount, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
 const insertEntry = db.prepare('INSERT INTO ledger_entries (transfer_id, account, delta, balance) VALUES (?, ?, ?, ?)');
 const upsertAccount = db.prepare(

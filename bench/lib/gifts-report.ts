@@ -97,7 +97,7 @@ export function report(r: RunResult): Record<string, unknown> {
   console.log(
     `\ngifts bench, ${r.date}: ${o.rooms} rooms × (1 host + ${o.sendersPerRoom} senders + ${o.watchersPerRoom} watchers) = ${o.sockets} sockets; ` +
       `${senders} senders × ${o.depth} gift.send in flight (${senders * o.depth} at most); combo streaks${o.keys ? ', idempotency key on every send' : ''}; ` +
-      `${o.clients} bench client processes; ${round(sec, 1)} s measured; synchronous=FULL, WAL checkpoint every ${process.env.LIVE_DB_WAL_CHECKPOINT_PAGES ?? '1000'} pages; ${cpus().length} cores shared by server and bench (busy before the run: ${r.busyBefore} %)\n`,
+      `${o.clients} bench client processes; ${round(sec, 1)} s measured; synchronous=FULL, WAL checkpoint every ${process.env.LIVE_DB_WAL_CHECKPOINT_PAGES ?? '10000'} pages; ${cpus().length} cores shared by server and bench (busy before the run: ${r.busyBefore} %)\n`,
   );
   console.table([
     {

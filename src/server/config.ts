@@ -59,7 +59,7 @@ export const CONFIG_VARS = {
   port: spec('LIVE_PORT', '8080', 'port to listen on (0 = any free port)', int(0, 65535)),
   dbPath: spec('LIVE_DB_PATH', './data/live.db', 'SQLite file (":memory:" for a throwaway database)', text),
   dbSynchronous: spec('LIVE_DB_SYNCHRONOUS', 'FULL', 'SQLite synchronous mode: FULL survives power loss, NORMAL only process crashes', oneOf('FULL', 'NORMAL', 'EXTRA')),
-  dbWalCheckpointPages: spec('LIVE_DB_WAL_CHECKPOINT_PAGES', '1000', "WAL pages (4 KiB each) after which a commit also copies them into the database file (SQLite's wal_autocheckpoint): larger writes a page touched by many commits once instead of once per checkpoint, and makes each checkpoint longer", int(100, 1_000_000)),
+  dbWalCheckpointPages: spec('LIVE_DB_WAL_CHECKPOINT_PAGES', '10000', "WAL pages (4 KiB each) after which a commit also copies them into the database file (SQLite's wal_autocheckpoint): larger writes a page touched by many commits once instead of once per checkpoint, and makes each checkpoint longer", int(100, 1_000_000)),
   tokenSecret: spec('LIVE_TOKEN_SECRET', undefined, 'HS256 secret shared with the app backend (≥ 32 chars); a development default is used unless NODE_ENV=production', secret),
   logLevel: spec('LIVE_LOG_LEVEL', 'info', 'pino level', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')),
   maxFrameBytes: spec('LIVE_MAX_FRAME_BYTES', '16384', 'largest accepted WebSocket frame; a larger one drops the connection', int(256, 16 * 1024 * 1024)),
