@@ -68,10 +68,14 @@ export interface RoomState {
 export type RoomMsg =
   | { t: 'open'; hostId: number; host: Profile; title: string; seatLimit: number; pricePerMinute: number }
   /** `credits`: the viewer's credits now (a paid room refuses a viewer who cannot pay the first minute). */
-  | { t: 'enter'; userId: number; profile: Profile; credits?: number }
+  | { t: 'enter'; userId: number; profile: Profile; credits?: number; vehicle?: EntranceVehicle | null }
   | { t: 'leave'; userId: number; reason: 'left' | 'gone' }
   | { t: 'view'; userId: number }
   | { t: 'viewers'; page: number; pageSize: number }
+  /** The audience avatar list (7.51): the top `size` viewers by level, then by entry. */
+  | { t: 'audience'; size: number }
+  /** The platform moves the room to another media server (7.50). */
+  | { t: 'media-switch'; playUrl: string | null; publishUrl: string | null; reason: string }
   | { t: 'kick'; by: number; userId: number }
   | { t: 'mute'; by: number; userId: number; muted: boolean }
   | { t: 'close'; by: number; countdownMs: number }
@@ -95,6 +99,14 @@ export type RoomMsg =
   | CallMsg;
 
 export const topicOf = (roomId: number) => `room/${roomId}`;
+
+/** The vehicle a viewer rides in (4.12), shown with their entry. */
+export interface EntranceVehicle {
+  vehicleId: number;
+  name: string;
+  image: string;
+  animation: string;
+}
 
 export function initialRoomState(id: string): RoomState {
   return {
@@ -196,7 +208,7 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
         effects: [
           ok(viewOf(next, msg.userId)),
           // Coalesced by the room channel: a burst of entries reaches the room as one push.
-          publish(topic, 'room.user_entered', { roomId: s.roomId, users: [member(msg.userId, msg.profile)], viewers: n }),
+          publish(topic, 'room.user_entered', { roomId: s.roomId, users: [{ ...member(msg.userId, msg.profile), vehicle: msg.vehicle ?? null }], viewers: n }),
           listing(next),
         ],
       };
@@ -227,6 +239,16 @@ export function reduceRoom(s: RoomState, msg: RoomMsg, now: number, rules: RoomR
       const all = [...s.viewers].reverse();
       const page = all.slice((msg.page - 1) * msg.pageSize, msg.page * msg.pageSize);
       return same(s, [ok({ total: all.length, viewers: page.map(([id, v]) => member(id, v.profile)) })]);
+    }
+    case 'audience':
+      return same(s, [ok({ roomId: s.roomId, top: topViewers(s, msg.size), viewers: viewerCount(s) })]);
+    case 'media-switch': {
+      const effects: Effect[] = [ok()];
+      if (msg.playUrl !== null) effects.push(publish(topic, 'room.media_switch', { roomId: s.roomId, playUrl: msg.playUrl, reason: msg.reason, at: now }));
+      if (msg.publishUrl !== null) {
+        effects.push(push(s.hostId, 'media.switch', { roomId: s.roomId, publishUrl: msg.publishUrl, playUrl: msg.playUrl, reason: msg.reason, at: now }));
+      }
+      return same(s, effects);
     }
     case 'kick': {
       if (msg.by !== s.hostId) return same(s, [fail('PERMISSION_DENIED', 'only the host of this room')]);
@@ -318,6 +340,22 @@ function departure(s: RoomState, userId: number, reason: 'left' | 'kicked' | 'go
     // Coalesced by the room channel, like entries.
     publish(topicOf(s.roomId), 'room.user_left', { roomId: s.roomId, users: [{ userId, reason }], viewers: viewerCount(s) }),
   ];
+}
+
+/**
+ * The top `size` viewers: highest level first, equal levels in order of entry. One pass keeping
+ * a sorted list of at most `size` (O(n·size) at worst, ~O(n) when few qualify).
+ */
+export function topViewers(s: RoomState, size: number) {
+  const top: Array<[number, Viewer]> = [];
+  for (const [userId, v] of s.viewers) {
+    if (top.length === size && v.profile.level <= top[top.length - 1]![1].profile.level) continue;
+    let i = top.length;
+    while (i > 0 && top[i - 1]![1].profile.level < v.profile.level) i--;
+    top.splice(i, 0, [userId, v]);
+    if (top.length > size) top.pop();
+  }
+  return top.map(([userId, v]) => member(userId, v.profile));
 }
 
 function nextTick(now: number, closesAt: number, rules: RoomRules): number | null {

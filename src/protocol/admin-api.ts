@@ -43,8 +43,35 @@ export const GiftBody = Type.Object(
   },
   closed,
 );
+const oneOf = 'exactly one of giftId, vehicleId, couponId';
 export const Grant = Type.Object(
-  { key: OrderId, giftId: PositiveId, count: Type.Integer({ minimum: 1, maximum: 10_000 }), reason: Reason200 },
+  {
+    key: OrderId,
+    giftId: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: oneOf })),
+    vehicleId: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: oneOf })),
+    couponId: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: oneOf })),
+    count: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    reason: Reason200,
+  },
+  closed,
+);
+export const ItemBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    image: Type.String({ maxLength: 512 }),
+    animation: Type.Optional(Type.String({ maxLength: 512, description: "vehicles: the entrance animation URL; default ''" })),
+    sort: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'default: the id' })),
+    active: Type.Optional(Type.Boolean({ description: 'default true; an inactive vehicle cannot be chosen nor is shown on entering (items held stay)' })),
+  },
+  closed,
+);
+const MediaUrl = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z][A-Za-z0-9+.-]*://[^\\s]+$', description: 'a URL (scheme://…, no spaces)' });
+export const MediaSwitchBody = Type.Object(
+  {
+    publishUrl: Type.Optional(MediaUrl),
+    playUrl: Type.Optional(MediaUrl),
+    reason: Type.Optional(Type.String({ maxLength: 200, description: "shown to the users; default ''" })),
+  },
   closed,
 );
 export const BanBody = Type.Object(
@@ -93,8 +120,9 @@ export const ADMIN_CALLS = {
     path: '/admin/users/:id/backpack',
     body: Grant,
     summary:
-      'Puts `count` items of a gift into the user\'s backpack, once per `key`; answers `{"transferId", "count", "replayed", "at"}` ' +
-      '(`count`: items of that gift held after it); 404 with code 730 for an unknown gift.',
+      'Puts `count` items of a gift, a vehicle or a coupon (exactly one of `giftId`, `vehicleId`, `couponId`, else 400 with code 700) into the ' +
+      'user\'s backpack, once per `key` (keys are shared by the three kinds); answers `{"transferId", "count", "replayed", "at"}` ' +
+      '(`count`: items of it held after it); 404 with code 730 for an unknown gift, 800 for an unknown vehicle or coupon. The user gets `backpack.updated`.',
   }),
   balance: define({ method: 'get', path: '/admin/users/:id/balance', body: null, summary: 'Answers `{"userId", "credits"}`.' }),
   user: define({
@@ -143,6 +171,35 @@ export const ADMIN_CALLS = {
     body: GiftBody,
     summary: 'Creates or replaces a gift of the catalog; answers `{"gift"}`.',
   }),
+  putVehicle: define({
+    method: 'put',
+    path: '/admin/vehicles/:id',
+    body: ItemBody,
+    summary: 'Creates or replaces a vehicle (座驾) of the item catalog; answers `{"item"}` (`{kind, id, name, image, animation, sort, active, updatedAt}`).',
+  }),
+  putCoupon: define({
+    method: 'put',
+    path: '/admin/coupons/:id',
+    body: ItemBody,
+    summary: 'Creates or replaces a coupon (券) of the item catalog (ids are per kind: coupon 1 is not vehicle 1); answers `{"item"}`.',
+  }),
+  items: define({ method: 'get', path: '/admin/items', body: null, summary: '`{"items": [...]}`, every vehicle and coupon, active or not, by kind then id.' }),
+  roomMediaSwitch: define({
+    method: 'post',
+    path: '/admin/rooms/:id/media-switch',
+    body: MediaSwitchBody,
+    summary:
+      'Moves a room to another media server (7.50): everyone in it gets `room.media_switch` with `playUrl`, its host gets `media.switch` with ' +
+      '`publishUrl` (each only when given; at least one, else 400 with code 700). Nothing is stored. Answers `{}`; 404 with code 731 when the room is not open.',
+  }),
+  userMediaSwitch: define({
+    method: 'post',
+    path: '/admin/users/:id/media-switch',
+    body: MediaSwitchBody,
+    summary:
+      'Tells one user to switch media servers (7.50): `media.switch` with the URLs given (at least one, else 400 with code 700; `roomId` null). ' +
+      'Answers `{"delivered": true}`, or false when they have no session (nothing is kept).',
+  }),
   gifts: define({ method: 'get', path: '/admin/gifts', body: null, summary: '`{"gifts": [...]}`, every gift, active or not, by id.' }),
   audit: define({ method: 'get', path: '/admin/ledger/audit', body: null, summary: 'The ledger auditor\'s report (`ok`, the violations found, the totals).' }),
   outbox: define({
@@ -172,8 +229,8 @@ export const ADMIN_RULES = [
     '`"replayed": true`; with other parameters (another amount, another user) it is refused with 409 and code 753. A committed transfer pushes ' +
     '`wallet.updated` to the user.',
   '**Statuses:** 200; 400 with code 700 (body not JSON, not matching the call, an id in the path that is not a positive integer, or a string with ' +
-    'a lone surrogate); 401 (wrong or missing token; 404 when the API is disabled); 404 with code 731 (no such open room), 730 (no such gift) or 760 ' +
-    '(no such dead outbox item); 409 with code 740 or 753 (money calls); 413 (body over 16 KiB); 415 with code 700 (a body whose `Content-Type` is ' +
+    'a lone surrogate); 401 (wrong or missing token; 404 when the API is disabled); 404 with code 731 (no such open room), 730 (no such gift), 800 ' +
+    '(no such vehicle or coupon) or 760 (no such dead outbox item); 409 with code 740 or 753 (money calls); 413 (body over 16 KiB); 415 with code 700 (a body whose `Content-Type` is ' +
     'not `application/json`, parameters such as `; charset=utf-8` allowed; a call without a body needs no `Content-Type`); 503 with code 908 and ' +
     '`Retry-After` (the room is overloaded); 500 with code 900 (storage failure).',
 ];

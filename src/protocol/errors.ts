@@ -7,6 +7,7 @@
  *   400–599  rooms and seats (seed 002: 505 no seats)
  *   700–799  request and business errors (seed 002: 700 bad parameter,
  *            720 bad token, 722 muted, 731 invalid room, 740 credit …)
+ *   800–809  backpack vehicles and coupons
  *   900–999  transport errors this server adds (frames, rate limits)
  *
  * A code, once shipped, is never given another meaning; retired codes stay
@@ -57,6 +58,8 @@ export const ERRORS = {
   MATCH_PENDING: { code: 786, msg: 'you have a match to answer first', seed: '' },
   TALENT_NOT_FOUND: { code: 790, msg: "no such talent on this host's list", seed: '' },
   TALENT_REQUEST_NOT_FOUND: { code: 791, msg: 'no such pending talent request of yours', seed: '' },
+  ITEM_NOT_FOUND: { code: 800, msg: 'no such vehicle or coupon', seed: '' },
+  VEHICLE_NOT_OWNED: { code: 801, msg: 'you do not hold this vehicle in your backpack', seed: '' },
   OUTBOX_ITEM_NOT_FOUND: { code: 760, msg: 'no dead item with this id in the push outbox', seed: '' },
   INTERNAL: { code: 900, msg: 'internal server error', seed: '' },
   UNKNOWN_OP: { code: 901, msg: 'unknown op', seed: '' },

@@ -1,6 +1,7 @@
 import type { Static } from '@sinclair/typebox';
-import { ADMIN_CALLS, type BanBody, type KickBody, type MediaBody, type UnbanBody, type UserNotice } from '../protocol/admin-api.js';
-import { NONE, USER, type AdminDeps, type Route } from './admin.js';
+import { ADMIN_CALLS, type BanBody, type KickBody, type MediaBody, type MediaSwitchBody, type UnbanBody, type UserNotice } from '../protocol/admin-api.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { NONE, ROOM, USER, type AdminDeps, type Route } from './admin.js';
 
 /** Admin calls on users and sessions (F11, F12): look up, ban, notices, kick, media authorization. */
 export function mountModerationRoutes(route: Route, deps: AdminDeps): void {
@@ -21,4 +22,12 @@ export function mountModerationRoutes(route: Route, deps: AdminDeps): void {
     return { kicked: moderation.kickSession(sessionId, reason ?? 'ended by the platform') };
   });
   route(ADMIN_CALLS.media, NONE, async (_id, body) => moderation.authorizeMedia(body as Static<typeof MediaBody>));
+  // 7.50: another media server, for a room (its members play, its host publishes) or for one user.
+  const urls = (body: unknown) => {
+    const { publishUrl = null, playUrl = null, reason = '' } = body as Static<typeof MediaSwitchBody>;
+    if (publishUrl === null && playUrl === null) throw new ProtocolError('BAD_PARAMETER', '/: publishUrl or playUrl, or both');
+    return { publishUrl, playUrl, reason };
+  };
+  route(ADMIN_CALLS.roomMediaSwitch, ROOM, (roomId, body) => deps.rooms.ask(roomId, { t: 'media-switch', ...urls(body) }));
+  route(ADMIN_CALLS.userMediaSwitch, USER, async (userId, body) => ({ delivered: moderation.mediaSwitch(userId, urls(body)) }));
 }

@@ -3,7 +3,8 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { ADMIN_CALLS, Adjustment, GiftBody, Grant, Payment, RoomNotice, type AdminCall } from '../protocol/admin-api.js';
+import { ADMIN_CALLS, Adjustment, GiftBody, Grant, ItemBody, Payment, RoomNotice, type AdminCall } from '../protocol/admin-api.js';
+import type { BackpackItemStore, ItemKind } from '../storage/backpack-items.js';
 import { ProtocolError, toWireError, type ErrorName } from '../protocol/errors.js';
 import type { GiftCatalog } from '../storage/gift-catalog.js';
 import type { AuditReport } from '../storage/ledger-audit.js';
@@ -12,7 +13,7 @@ import type { TransferDone } from '../storage/ledger.js';
 import { bearerToken } from './auth.js';
 import { refuse, sendJson, type HttpStatus } from './http.js';
 import type { RoomService } from './rooms.js';
-import { bagAccount, type Backpack } from './backpack.js';
+import { bagAccount, itemAccount, type Backpack } from './backpack.js';
 import { mountModerationRoutes } from './admin-moderation.js';
 import type { Moderation } from './moderation.js';
 import { userAccount, type Wallet } from './wallet.js';
@@ -30,6 +31,7 @@ export interface AdminDeps {
   rooms: RoomService;
   wallet: Wallet;
   catalog: GiftCatalog;
+  items: BackpackItemStore;
   backpack: Backpack;
   moderation: Moderation;
   audit: () => AuditReport;
@@ -43,9 +45,10 @@ export const OUTBOX_DEAD_LISTED = 20;
 type Run = (id: number, body: unknown) => Promise<unknown>;
 /** What `:id` names (the log field) and how it is parsed. */
 type Target = readonly [field: string, parse: (param: string) => number];
-const ROOM: Target = ['roomId', roomIdOf];
+export const ROOM: Target = ['roomId', roomIdOf];
 export const USER: Target = ['userId', userIdOf];
 const GIFT: Target = ['giftId', (param) => positiveId(param, 'gift id')];
+const ITEM: Target = ['itemId', (param) => positiveId(param, 'item id')];
 const DELIVERY: Target = ['deliveryId', (param) => positiveId(param, 'outbox item id')];
 export const NONE: Target = ['id', () => 0];
 /** Adds one admin route (see mountAdminRoutes). */
@@ -135,9 +138,20 @@ export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
     return receipt(await deps.wallet.adjust(userId, key, amount, reason), userId);
   });
   route(ADMIN_CALLS.backpack, USER, async (userId, body) => {
-    const { key, giftId, count, reason } = body as Static<typeof Grant>;
-    const done = await deps.backpack.grant(userId, giftId, count, `grant:${key}`, 'granted', { reason });
-    return { transferId: done.transferId, count: done.balances[bagAccount(userId, giftId)]!, replayed: done.replayed, at: done.at };
+    const { key, giftId, vehicleId, couponId, count, reason } = body as Static<typeof Grant>;
+    const named = [giftId, vehicleId, couponId].filter((id) => id !== undefined);
+    if (named.length !== 1) throw new ProtocolError('BAD_PARAMETER', '/: exactly one of giftId, vehicleId, couponId');
+    let done: TransferDone;
+    let account: string;
+    if (giftId !== undefined) {
+      done = await deps.backpack.grant(userId, giftId, count, `grant:${key}`, 'granted', { reason });
+      account = bagAccount(userId, giftId);
+    } else {
+      const [kind, id]: [ItemKind, number] = vehicleId !== undefined ? ['vehicle', vehicleId] : ['coupon', couponId!];
+      done = await deps.backpack.grantItem(userId, kind, id, count, `grant:${key}`, { reason });
+      account = itemAccount(userId, kind, id);
+    }
+    return { transferId: done.transferId, count: done.balances[account]!, replayed: done.replayed, at: done.at };
   });
   route(ADMIN_CALLS.balance, USER, async (userId) => ({ userId, credits: deps.wallet.credits(userId) }));
   route(ADMIN_CALLS.audit, NONE, async () => deps.audit());
@@ -148,6 +162,14 @@ export function mountAdminRoutes(app: TemplatedApp, deps: AdminDeps): void {
     return { gift };
   });
   route(ADMIN_CALLS.gifts, NONE, async () => ({ gifts: deps.catalog.all() }));
+  const putItem = (kind: ItemKind) => async (id: number, body: unknown) => {
+    const b = body as Static<typeof ItemBody>;
+    const item = await deps.items.put({ kind, id, name: b.name, image: b.image, animation: b.animation ?? '', sort: b.sort ?? id, active: b.active ?? true, updatedAt: deps.now() });
+    return { item };
+  };
+  route(ADMIN_CALLS.putVehicle, ITEM, putItem('vehicle'));
+  route(ADMIN_CALLS.putCoupon, ITEM, putItem('coupon'));
+  route(ADMIN_CALLS.items, NONE, async () => ({ items: deps.items.all() }));
 
   route(ADMIN_CALLS.outbox, NONE, async () => {
     const b = deps.outbox.backlog(OUTBOX_DEAD_LISTED);
@@ -165,6 +187,7 @@ const STATUS_OF: Partial<Record<ErrorName, HttpStatus>> = {
   INSUFFICIENT_CREDIT: 409,
   KEY_REUSED: 409,
   GIFT_NOT_FOUND: 404,
+  ITEM_NOT_FOUND: 404,
   OUTBOX_ITEM_NOT_FOUND: 404,
   BAD_PARAMETER: 400,
 };

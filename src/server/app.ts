@@ -19,6 +19,7 @@ import { sqliteWriteApplier } from '../storage/durable-writes.js';
 import { SqliteJournalEngine } from '../storage/journal-engine.js';
 import { SqliteOutboxStore } from '../storage/outbox.js';
 import { GiftCatalog } from '../storage/gift-catalog.js';
+import { BackpackItemStore } from '../storage/backpack-items.js';
 import { auditLedger } from '../storage/ledger-audit.js';
 import { SqliteLedger } from '../storage/ledger.js';
 import { BookingStore } from '../storage/bookings.js';
@@ -56,6 +57,7 @@ import { CallService } from './calls.js';
 import { MatchService } from './matches.js';
 import { IntimacyService } from './intimacy.js';
 import { TalentService } from './talents.js';
+import { AudienceLists } from './audience.js';
 
 /** uWS accepts (host, port, options, cb); its typings only list (port, options, cb). */
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (a const enum in the typings, not exported at runtime). */
@@ -113,7 +115,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       metrics.messagesOut.inc(app.numSubscribers(topic));
     },
   });
-  const publish: EffectPorts['publish'] = (topic, op, d) => channels.publish(topic, op, d);
+  const publish: EffectPorts['publish'] = (topic, op, d) => {
+    channels.publish(topic, op, d);
+    audience.published(op, d);
+  };
   const ports: EffectPorts = {
     push: (userId, op, d) => void sessions.push(userId, op, d),
     publish,
@@ -130,6 +135,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       roomService.onEvent(event);
       if (event.kind === 'room.closed') {
         channels.closed(topicOf(event.roomId));
+        audience.closed(event.roomId);
         gifts.placeEnded(`room:${event.roomId}`);
       }
     },
@@ -232,7 +238,16 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     inPrivateShow: (userId) => privateShows.inShow(userId),
     creditsOf: (userId) => wallet.credits(userId),
     watched: (userId, roomId, hostId, joined) => intimacy.watched(userId, roomId, hostId, joined),
+    vehicleOf: (userId) => backpack.vehicleOf(userId),
     publish,
+  });
+  const audience: AudienceLists = new AudienceLists({
+    clock,
+    logger,
+    rooms: roomService,
+    size: config.audienceSize,
+    flushMs: config.audienceFlushMs,
+    publish: (topic, op, d) => channels.publish(topic, op, d),
   });
   const privateShows: PrivateShows = new PrivateShows({
     config,
@@ -271,7 +286,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const follows = new FollowService({ config, clock, logger, store: new SqliteFollowStore(db, engine), rooms: roomService, sessions,
     outbox: (userIds, kind, d) => pushes?.enqueueMany(userIds, kind, d) ?? Promise.resolve(),
   });
-  const backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, sessions });
+  const items = new BackpackItemStore(db, engine);
+  const backpack: Backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, items, sessions });
   const intimacy: IntimacyService = new IntimacyService({ config, clock, logger, store: new IntimacyStore(db, engine), sessions });
   const spent = (viewerId: number, hostId: number, credits: number) => intimacy.grow(viewerId, hostId, credits * config.intimacyPerCredit, 'credits');
   const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish, spent });
@@ -322,7 +338,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, moderation, messages, calls, matches, talents: talentService, intimacy, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, moderation, messages, calls, matches, talents: talentService, intimacy, audience, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
       admission,
       lanes,
       batcher,
@@ -334,7 +350,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     }),
   );
   mountAdminRoutes(app, {
-    token: config.adminToken, logger, rooms: roomService, wallet, catalog, backpack, moderation, audit: () => auditLedger(db), now: () => clock.now(),
+    token: config.adminToken, logger, rooms: roomService, wallet, catalog, items, backpack, moderation, audit: () => auditLedger(db), now: () => clock.now(),
     outbox: { backlog: (deadLimit) => outbox.backlog(deadLimit), retry: (id) => pushDeliverer.retry(id) },
   });
   mountHttpRoutes(app, { metrics, isReady: () => ready });
@@ -366,6 +382,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       uWS.us_listen_socket_close(listenSocket);
       sessions.closeAll(CLOSE_CODES.SERVER_RESTARTING.code, CLOSE_CODES.SERVER_RESTARTING.reason);
       roomService.close();
+      audience.close();
       gifts.close();
       intimacy.close();
       pushDeliverer.close();

@@ -112,6 +112,8 @@ export const CONFIG_VARS = {
   comboPushMs: spec('LIVE_COMBO_PUSH_MS', '250', 'a running gift streak is pushed to the room at most this often (sends in between are added up)', int(0, 10_000)),
   likesFlushMs: spec('LIVE_LIKES_FLUSH_MS', '250', 'likes are added up and pushed (and journaled) at most this often per room', int(50, 10_000)),
   membersFlushMs: spec('LIVE_ROOM_MEMBERS_FLUSH_MS', '250', 'room.user_entered / room.user_left of a burst are sent as one push at most this late', int(0, 10_000)),
+  audienceSize: spec('LIVE_AUDIENCE_SIZE', '20', "viewers on a room's audience avatar list (7.51; room.audience, room.audience_updated): the highest levels, then the earliest entries", int(1, 100)),
+  audienceFlushMs: spec('LIVE_AUDIENCE_FLUSH_MS', '1000', "a room's audience avatar list is recomputed after entries and departures at most this often, and pushed when it changed", int(50, 60_000)),
   chatPerSec: spec('LIVE_CHAT_PER_S', '2', 'chat and barrage lines per second per user (sustained)', int(1, 1_000_000)),
   chatBurst: spec('LIVE_CHAT_BURST', '5', 'chat and barrage lines a user may send at once', int(1, 1_000_000)),
   maxFollowing: spec('LIVE_MAX_FOLLOWING', '5000', 'users one user may follow (follow.add answers 904 beyond)', int(1, 100_000)),

@@ -23,6 +23,7 @@ import type { CallService } from './calls.js';
 import type { MatchService } from './matches.js';
 import type { TalentService } from './talents.js';
 import type { IntimacyService } from './intimacy.js';
+import type { AudienceLists } from './audience.js';
 
 /** Who is asking: the session the request arrived on. */
 export interface RequestContext {
@@ -49,6 +50,7 @@ export interface HandlerDeps {
   matches: MatchService;
   talents: TalentService;
   intimacy: IntimacyService;
+  audience: AudienceLists;
 }
 
 export type OpHandler<K extends OpName> = (ctx: RequestContext, d: RequestOf<Ops[K]>) => Promise<ReplyOf<Ops[K]>>;
@@ -62,7 +64,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows, moderation, messages, calls, matches, talents, intimacy } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows, moderation, messages, calls, matches, talents, intimacy, audience } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -113,6 +115,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       return {};
     },
     'room.list': async (_ctx, d) => roomService.list(d.page, d.pageSize),
+    'room.audience': (_ctx, d) => audience.get(d.roomId),
     'chat.send': async ({ session }, d) => roomService.say(session.userId, session.profile, d.text, 'message'),
     'chat.barrage': ({ session, requestId }, d) => barrage.send(session, requestId, d),
     'chat.emoticons': async () => ({ emoticons: emoticons(config.emoticonBaseUrl) }),
@@ -145,6 +148,9 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'gift.send': ({ session, requestId }, d) => gifts.send(session, requestId, d),
     'backpack.list': async ({ session }) => backpack.list(session.userId),
     'backpack.count': async ({ session }) => backpack.count(session.userId),
+    'backpack.vehicles': async ({ session }) => backpack.vehicles(session.userId),
+    'backpack.coupons': async ({ session }) => backpack.coupons(session.userId),
+    'vehicle.use': ({ session }, d) => backpack.useVehicle(session.userId, d.vehicleId),
     'follow.add': ({ session }, d) => follows.add(session, d.userId),
     'follow.remove': ({ session }, d) => follows.remove(session, d.userId),
     'follow.list': async ({ session }, d) => follows.following(session, d.limit, d.before),

@@ -81,6 +81,11 @@ export class Moderation {
     return this.deps.sessions.push(userId, 'user.notice', { kind, text, until: null, at: this.deps.clock.now() });
   }
 
+  /** 7.50: tells a user (not in a room's name) to publish to and/or play from another media server; false when they have no session. */
+  mediaSwitch(userId: number, d: { publishUrl: string | null; playUrl: string | null; reason: string }): boolean {
+    return this.deps.sessions.push(userId, 'media.switch', { roomId: null, ...d, at: this.deps.clock.now() });
+  }
+
   /** Ends a session by its id (session.kicked 711, close 4711); false when no such session is alive. */
   kickSession(sessionId: string, reason: string): boolean {
     const session = this.deps.sessions.byIdOf(sessionId);

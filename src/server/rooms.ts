@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Directory } from '../actors/directory.js';
 import type { DomainEvent, RoomListing } from '../actors/effects.js';
 import type { PresenceMsg, PresenceState } from '../actors/presence.js';
-import { topicOf, type RoomMsg, type RoomState, type RoomView } from '../actors/room.js';
+import { topicOf, type EntranceVehicle, type RoomMsg, type RoomState, type RoomView } from '../actors/room.js';
 import type { Singleton } from '../actors/singleton.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -67,6 +67,8 @@ export class RoomService {
       watched?(userId: number, roomId: number, hostId: number | undefined, joined: boolean): void;
       /** A user's credits now (a paid room checks the first minute). */
       creditsOf(userId: number): number;
+      /** The vehicle a user rides into rooms (4.12), shown with their entry; null: none. */
+      vehicleOf?(userId: number): EntranceVehicle | null;
       /** Whether a user is in a private show (then they neither open nor enter public rooms). */
       inPrivateShow(userId: number): boolean;
       /** Publishes to a room topic (uWS fan-out). */
@@ -199,7 +201,8 @@ export class RoomService {
     if (hosting !== undefined && hosting !== roomId) throw new ProtocolError('PERMISSION_DENIED', 'close your own room first');
     if (this.deps.inPrivateShow(userId)) throw new ProtocolError('USER_BUSY', 'you are in a private show');
     const credits = this.paidRooms.has(roomId) ? this.deps.creditsOf(userId) : undefined;
-    const view = await this.ask<RoomView>(roomId, { t: 'enter', userId, profile, credits });
+    const vehicle = hosting === undefined ? (this.deps.vehicleOf?.(userId) ?? null) : null;
+    const view = await this.ask<RoomView>(roomId, { t: 'enter', userId, profile, credits, vehicle });
     if (hosting !== undefined) return view;
     const previous = this.memberOf.get(userId);
     if (previous !== undefined && previous !== roomId) await this.leaveRoom(userId, previous, 'left');

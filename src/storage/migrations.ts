@@ -284,6 +284,27 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX intimacy_host ON intimacy (host_id, viewer_id);
     `,
   },
+  {
+    description: 'backpack vehicles and coupons (F5, F10): their catalog and the vehicle each user has in use',
+    sql: `
+      CREATE TABLE backpack_items (
+        kind       TEXT    NOT NULL CHECK (kind IN ('vehicle', 'coupon')),
+        id         INTEGER NOT NULL,
+        name       TEXT    NOT NULL,
+        image      TEXT    NOT NULL,
+        animation  TEXT    NOT NULL,
+        sort       INTEGER NOT NULL,
+        active     INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, id)
+      ) WITHOUT ROWID;
+      CREATE TABLE vehicles_in_use (
+        user_id    INTEGER PRIMARY KEY,
+        vehicle_id INTEGER NOT NULL,
+        at         INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -24,7 +24,7 @@ t.test('granted items: listed and counted, used by a gift instead of credits, th
   t.match((await admin('POST', '/admin/users/1/backpack', { key: 'promo-7', giftId: 1, count: 3, reason: 'welcome pack' })).body, { count: 3, replayed: true });
   t.equal((await admin('POST', '/admin/users/1/backpack', { key: 'promo-7', giftId: 1, count: 4, reason: 'welcome pack' })).status, 409);
   t.match(await viewer.request('backpack.list', {}), { items: [{ gift: { giftId: 1, name: 'Rose' }, count: 3 }] });
-  t.same(await viewer.request('backpack.count', {}), { kinds: 1, items: 3 });
+  t.same(await viewer.request('backpack.count', {}), { kinds: 1, items: 3, gifts: { kinds: 1, items: 3 }, vehicles: { kinds: 0, items: 0 }, coupons: { kinds: 0, items: 0 } });
 
   await viewer.request('room.enter', { roomId });
   const used = viewer.next('backpack.updated');
@@ -37,7 +37,7 @@ t.test('granted items: listed and counted, used by a gift instead of credits, th
   await t.rejects(viewer.request('gift.send', { giftId: 1, count: 2, roomId, fromBackpack: true }), { code: 754 }, 'only one left');
   await t.rejects(viewer.request('gift.send', { giftId: 2, roomId, fromBackpack: true }), { code: 754 }, 'none of that gift');
   await t.rejects(viewer.request('gift.send', { giftId: 1, roomId }), { code: 740 }, 'and no credits');
-  t.same(await viewer.request('backpack.count', {}), { kinds: 1, items: 1 });
+  t.same(await viewer.request('backpack.count', {}), { kinds: 1, items: 1, gifts: { kinds: 1, items: 1 }, vehicles: { kinds: 0, items: 0 }, coupons: { kinds: 0, items: 0 } });
   t.same(await host.request('wallet.balance', {}), { credits: 14 });
   t.match((await admin('GET', '/admin/ledger/audit')).body, { ok: true, minted: 20, circulating: 20, items: 1, house: 6 });
 });
@@ -57,7 +57,7 @@ t.test('the entrance gift: a random cheap gift from the host on the first entry 
   await viewer.request('session.ping', {});
   await host.request('session.ping', {});
   t.equal(again, 0, 'not a second time in the same room');
-  t.same(await viewer.request('backpack.count', {}), { kinds: 1, items: 1 });
+  t.same(await viewer.request('backpack.count', {}), { kinds: 1, items: 1, gifts: { kinds: 1, items: 1 }, vehicles: { kinds: 0, items: 0 }, coupons: { kinds: 0, items: 0 } });
   t.match((await admin('GET', '/admin/ledger/audit')).body, { ok: true, items: 1, minted: 0 });
 });
 

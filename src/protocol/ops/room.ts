@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineOp, definePush } from '../define.js';
 import { Empty, Millis, Profile, SafeInt, UserId } from '../schemas.js';
+import { VehicleView } from './items.js';
 
 export const RoomId = SafeInt({ minimum: 1, description: 'room id' });
 const Member = Type.Object({ userId: UserId, profile: Profile });
@@ -126,6 +127,17 @@ export const roomOps = {
     errors: ['NOT_IN_ROOM'],
     pushes: ['room.likes'],
   }),
+  'room.audience': defineOp({
+    summary:
+      "The room's audience avatar list (7.51): its top viewers, at most LIVE_AUDIENCE_SIZE, highest `profile.level` first, equal levels in order of entry " +
+      '(earliest first); the host is not listed. It is the list as last computed: changes reach the room as room.audience_updated, at most ' +
+      'LIVE_AUDIENCE_FLUSH_MS late. `viewers` is the count of viewers then.',
+    seed: '7.51, 004 FetchGroupMemberList',
+    roles: ['viewer', 'host'],
+    request: Type.Object({ roomId: RoomId }, { additionalProperties: false }),
+    reply: Type.Object({ roomId: RoomId, top: Type.Array(Member), viewers: Count }),
+    errors: ['INVALID_ROOM'],
+  }),
   'room.list': defineOp({
     summary: 'Open public rooms, most viewers first, a page at a time.',
     seed: '003 FetchList',
@@ -152,10 +164,18 @@ export const roomPushes = {
     summary:
       'Who entered the room (room topic). Entries close together are sent as one push listing them in order ' +
       '(sent at most 250 ms after the first of them by default, server setting LIVE_ROOM_MEMBERS_FLUSH_MS; at most 100 users per push, ' +
-      'in order of entry; another room push sends a pending one first, so room pushes keep their order); `viewers` is the count after the last of them.',
-    seed: '7.1',
+      'in order of entry; another room push sends a pending one first, so room pushes keep their order); `viewers` is the count after the last of them. ' +
+      'Each user carries the vehicle they have in use (vehicle.use, 4.12), or null: play its entrance animation.',
+    seed: '7.1, 4.12',
     stream: 'room',
-    data: Type.Object({ ...InRoom, users: Type.Array(Member, { minItems: 1, maxItems: 100 }), viewers: Count }),
+    data: Type.Object({
+      ...InRoom,
+      users: Type.Array(
+        Type.Object({ userId: UserId, profile: Profile, vehicle: Type.Union([VehicleView, Type.Null()], { description: 'the entrance vehicle, null: none' }) }),
+        { minItems: 1, maxItems: 100 },
+      ),
+      viewers: Count,
+    }),
   }),
   'room.user_left': definePush({
     summary:
@@ -199,6 +219,36 @@ export const roomPushes = {
       ...InRoom,
       reason: Type.Union([Type.Literal('closed'), Type.Literal('countdown'), Type.Literal('abnormal'), Type.Literal('admin')]),
       totals: RoomTotals,
+    }),
+  }),
+  'room.audience_updated': definePush({
+    summary:
+      "The room's audience avatar list changed (7.51; room topic): the new top viewers, as room.audience answers. Computed after entries and " +
+      'departures, at most once per LIVE_AUDIENCE_FLUSH_MS per room, and sent only when the list (who, in which order) changed.',
+    seed: '7.51',
+    stream: 'room',
+    data: Type.Object({ ...InRoom, top: Type.Array(Member), viewers: Count }),
+  }),
+  'room.media_switch': definePush({
+    summary:
+      'Play the room from another media server (7.50; room topic), from now on: told by the platform (server-to-server API). ' +
+      'The host gets its new publish URL as media.switch.',
+    seed: '7.50',
+    stream: 'room',
+    data: Type.Object({ ...InRoom, playUrl: Type.String({ description: 'where to play the room now' }), reason: Type.String(), at: Millis }),
+  }),
+  'media.switch': definePush({
+    summary:
+      'Switch to another media server (7.50), told by the platform (server-to-server API): publish to `publishUrl` and/or play from `playUrl` ' +
+      '(null: unchanged). `roomId`: the room it concerns (sent to its host), or null for a switch of the user. Only a user with a session gets it.',
+    seed: '7.50',
+    stream: 'session',
+    data: Type.Object({
+      roomId: Type.Union([RoomId, Type.Null()]),
+      publishUrl: Type.Union([Type.String(), Type.Null()]),
+      playUrl: Type.Union([Type.String(), Type.Null()]),
+      reason: Type.String(),
+      at: Millis,
     }),
   }),
   'room.likes': definePush({
