@@ -36,16 +36,28 @@ function inOneWrite(ws: WebSocket, frames: Buffer[]): void {
 
 t.test('one user flooding: at most LIVE_USER_QUEUE requests wait, the rest get 908 at once with retryAfterMs', async (t) => {
   const ts = await startTestServer(t, { userQueue: 2, ratePerSec: 10_000, rateBurst: 10_000 });
-  const c = await rawClient(ts, 1);
-  inOneWrite(c.ws, Array.from({ length: 20 }, (_, i) => encode({ op: 'presence.query', id: i + 1, d: { userIds: [1, 2, 3] } })));
-  await waitFor(() => c.replies.length === 20, 'every request to be answered');
+  // One write is usually one read on the server, but a loaded machine may split it: then the later
+  // frames find the lane drained, and the scenario is tried again with another user (at most 5 times).
+  // Read while the first request still runs, every refusal comes back before the second request's reply.
+  let c!: Awaited<ReturnType<typeof rawClient>>;
+  let shed = 0;
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    c = await rawClient(ts, attempt);
+    inOneWrite(c.ws, Array.from({ length: 20 }, (_, i) => encode({ op: 'presence.query', id: i + 1, d: { userIds: [1, 2, 3] } })));
+    await waitFor(() => c.replies.length === 20, 'every request to be answered');
+    shed += c.replies.filter((r) => !r.ok).length;
+    const second = c.replies.findIndex((r) => r.re === 2);
+    const refusedAfter = c.replies.slice(second).some((r) => !r.ok);
+    if (!refusedAfter && c.replies.some((r) => !r.ok)) break;
+    t.comment(`attempt ${attempt}: the frames were read in more than one piece; again`);
+  }
   const ok = c.replies.filter((r) => r.ok).map((r) => r.re);
   const busy = c.replies.filter((r) => !r.ok);
   t.same(ok, [1, 2, 3], 'the running one and the two waiting behind it');
   t.equal(busy.length, 17);
   t.match(busy[0], { ok: false, err: { code: 908, msg: /server busy, retry later/, retryAfterMs: 1000 } });
   t.ok(busy.every((r) => r.err?.code === 908));
-  t.match(await ts.server.metrics.registry.getSingleMetricAsString('live_errors_total'), /code="908"} 17/);
+  t.match(await ts.server.metrics.registry.getSingleMetricAsString('live_errors_total'), new RegExp(`code="908"} ${shed}\\b`));
 });
 
 t.test('the server over its in-flight limit: flooders are shed, a bystander with nothing in flight still gets through', async (t) => {
