@@ -1,7 +1,7 @@
 import type { Profile } from '../protocol/schemas.js';
 import type { TalentRequestRow } from '../storage/talents.js';
 import { CHARGE_RETRY_MS } from './charges.js';
-import { emit, fail, ok, push, type Effect, type Step } from './effects.js';
+import { emit, fail, offlinePush, ok, push, type Effect, type Step } from './effects.js';
 import type { ActorDef, Deadline } from './shell.js';
 
 /** Talent rules that come from configuration. */
@@ -216,10 +216,12 @@ function charged(s: TalentState, msg: Extract<TalentMsg, { t: 'charged' }>, now:
     };
   }
   const pending: TalentRequest = { ...r, status: 'pending' };
+  const requested = requestView(pending, s.hostId, r.viewer);
   return {
     state: { ...s, charges, requests: s.requests.map((x) => (x === r ? pending : x)) },
-    effects: [ok({ request: requestView(pending, s.hostId) }), push(s.hostId, 'talent.requested', requestView(pending, s.hostId, r.viewer))],
-    writes: [{ t: 'talent.update', requestId: r.id, status: 'pending', expiresAt: r.expiresAt, endedAt: null }],
+    effects: [ok({ request: requestView(pending, s.hostId) }), push(s.hostId, 'talent.requested', requested)],
+    // The host's copy for the push gateway commits with the request becoming pending.
+    writes: [{ t: 'talent.update', requestId: r.id, status: 'pending', expiresAt: r.expiresAt, endedAt: null }, offlinePush(s.hostId, 'talent.requested', requested, now)],
   };
 }
 

@@ -24,7 +24,7 @@ async function setup(t: Test) {
 }
 
 t.test('request → accept: held at once, paid to the host less the house cut, books balance; a retry with the key holds nothing more', async (t) => {
-  const { admin, host, viewer, room, song, dance, credit, balanceIs } = await setup(t);
+  const { ts, admin, host, viewer, room, song, dance, credit, balanceIs } = await setup(t);
   t.same(await viewer.request('talent.list', { hostId: 100 }), { hostId: 100, talents: [song, dance] });
   t.same(song, { talentId: 1, name: 'song', price: 100 });
 
@@ -35,6 +35,9 @@ t.test('request → accept: held at once, paid to the host less the house cut, b
   t.match(await held, { credits: 400, delta: -100, reason: 'hold' });
   t.match(await requested, { requestId: r.request.requestId, viewer: { nickname: 'user1' }, status: 'pending' });
   t.match(await admin('/admin/ledger/audit'), { ok: true, held: 100 }, 'the hold is committed before the reply');
+  const outbox = ts.server.internals.db.prepare("SELECT user_id AS userId, payload FROM outbox WHERE kind = 'talent.requested'").all() as Array<{ userId: number; payload: string }>;
+  t.equal(outbox.length, 1, 'the host\'s copy for the push gateway is in the outbox');
+  t.match({ userId: outbox[0]!.userId, ...JSON.parse(outbox[0]!.payload) }, { userId: 100, requestId: r.request.requestId, status: 'pending' });
 
   const again = await viewer.request('talent.request', { talentId: 1, key: 'k1' });
   t.same(again.request.requestId, r.request.requestId, 'the same key answers the same request');
