@@ -56,6 +56,8 @@ import { PushDeliverer } from './push-outbox.js';
 import { CallService } from './calls.js';
 import { MatchService } from './matches.js';
 import { IntimacyService } from './intimacy.js';
+import { ViewerLevels } from './viewer-levels.js';
+import { ViewerSpendStore } from '../storage/viewer-levels.js';
 import { TalentService } from './talents.js';
 import { AudienceLists } from './audience.js';
 
@@ -280,6 +282,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const wallet = new Wallet({ ledger, sessions, logger, clock });
   const billing: Billing = new Billing({ config, clock, logger, wallet, sessions, report: (c, result) => (c.place === 'room' ? rooms.tell(c.placeId, result) : desks.tell(c.hostId, result)),
     roomEarned: (roomId, credits) => roomService.earned(roomId, 0, credits),
+    spent: (viewerId, credits) => viewerLevels.spent(viewerId, credits),
   });
   const catalog = new GiftCatalog(db, engine);
   const moderation = new Moderation({ clock, logger, bans: new SqliteBanStore(db, engine), sessions, rooms: roomService, shows: privateShows });
@@ -288,8 +291,13 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   const items = new BackpackItemStore(db, engine);
   const backpack: Backpack = new Backpack({ config, clock, logger, ledger, wallet, catalog, items, sessions });
+  const viewerLevels = new ViewerLevels({ config, clock, logger, store: new ViewerSpendStore(db, engine), sessions });
   const intimacy: IntimacyService = new IntimacyService({ config, clock, logger, store: new IntimacyStore(db, engine), sessions });
-  const spent = (viewerId: number, hostId: number, credits: number) => intimacy.grow(viewerId, hostId, credits * config.intimacyPerCredit, 'credits');
+  // Gifts and talents grow intimacy with the host and the viewer's level; minutes, barrage and deposits the level only.
+  const spent = (viewerId: number, hostId: number, credits: number) => {
+    intimacy.grow(viewerId, hostId, credits * config.intimacyPerCredit, 'credits');
+    viewerLevels.spent(viewerId, credits);
+  };
   const gifts = new GiftService({ config, clock, logger, catalog, ledger, wallet, backpack, rooms: roomService, shows: privateShows, sessions, publish, spent });
   const talentService: TalentService = new TalentService({ config, clock, logger, talents, store: new TalentRequestStore(db), ledger, wallet, rooms: roomService, spent });
   const messages: Messages = new Messages({
@@ -338,7 +346,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger,
       metrics,
       sessions,
-      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, moderation, messages, calls, matches, talents: talentService, intimacy, audience, barrage: new Barrage({ config, clock, rooms: roomService, wallet }) }),
+      handlers: createHandlers({ config, clock, users, presence, roomService, privateShows, bookings, wallet, gifts, backpack, follows, moderation, messages, calls, matches, talents: talentService, intimacy, audience, viewerLevels, barrage: new Barrage({ config, clock, rooms: roomService, wallet, spent: (viewerId, credits) => viewerLevels.spent(viewerId, credits) }) }),
       admission,
       lanes,
       batcher,

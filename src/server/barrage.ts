@@ -13,7 +13,16 @@ import { paidToHost, userAccount, type Wallet } from './wallet.js';
  * request id within a session). A host's own barrage in their room is free.
  */
 export class Barrage {
-  constructor(private readonly deps: { config: Config; clock: Clock; rooms: RoomService; wallet: Wallet }) {}
+  constructor(
+    private readonly deps: {
+      config: Config;
+      clock: Clock;
+      rooms: RoomService;
+      wallet: Wallet;
+      /** Credits a viewer spent on a host (a paid line), once committed. */
+      spent?(viewerId: number, credits: number): void;
+    },
+  ) {}
 
   async send(me: Session, requestId: number, d: RequestOf<Ops['chat.barrage']>): Promise<ReplyOf<Ops['chat.barrage']>> {
     const { config, clock, rooms, wallet } = this.deps;
@@ -36,6 +45,7 @@ export class Barrage {
     if (!done.replayed) {
       rooms.publishLine(roomId, msgId, me.userId, me.profile, d.text, 'barrage');
       rooms.earned(roomId, 0, price);
+      this.deps.spent?.(me.userId, price);
     }
     return { msgId: first, credits: done.balances[userAccount(me.userId)]! };
   }

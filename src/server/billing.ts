@@ -26,6 +26,8 @@ export class Billing {
       report(charge: Charge, result: ChargeResult): void;
       /** A paid room's minute committed: counted in the room's totals. */
       roomEarned(roomId: number, credits: number): void;
+      /** Credits a viewer spent on a host (a paid minute less its rebate, a forfeited deposit), once committed. */
+      spent?(viewerId: number, credits: number): void;
     },
   ) {}
 
@@ -66,6 +68,8 @@ export class Billing {
         (done) => {
           report(c, { t: 'charged', key: c.key, ok: true, earned: c.what === 'bill' ? split.host : 0 });
           if (done.replayed) return;
+          if (c.what === 'bill') this.deps.spent?.(c.viewerId, c.price - split.rebate);
+          if (c.what === 'forfeit') this.deps.spent?.(c.viewerId, c.price);
           if (c.place === 'room' && c.what === 'bill') this.deps.roomEarned(c.placeId, c.price);
           if (c.what === 'bill' && split.rebate > 0) {
             this.deps.sessions.push(c.viewerId, 'wallet.rebate', { ...where, minute: c.minute, rebate: split.rebate, transferId: done.transferId });

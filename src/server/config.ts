@@ -127,6 +127,7 @@ export const CONFIG_VARS = {
   intimacyPerCredit: spec('LIVE_INTIMACY_PER_CREDIT', '1', 'intimacy points per credit a viewer spends on a host (gifts paid with credits, accepted talent requests)', int(0, 1_000_000)),
   intimacyPerMinute: spec('LIVE_INTIMACY_PER_MINUTE', '1', "intimacy points per whole minute of a visit to a host's public room", int(0, 1_000_000)),
   intimacyDecayPct: spec('LIVE_INTIMACY_DECAY_PCT', '5', 'percent of its intimacy points a pair loses per full day (24 h) without growth, rounded down each day', int(0, 100)),
+  viewerLevels: spec('LIVE_VIEWER_LEVELS', '100,1000,5000,20000,100000', 'credits spent on hosts at which viewer levels 1, 2, … begin (comma-separated, strictly increasing, from 1; 5.30)', levels),
   intimacyLevels: spec('LIVE_INTIMACY_LEVELS', '10,100,500,2000,10000', 'intimacy points at which levels 1, 2, … begin (comma-separated, strictly increasing, from 1)', levels),
   adminToken: spec('LIVE_ADMIN_TOKEN', '', 'bearer token of the server-to-server admin API (/admin/…, ≥ 32 chars); empty disables it', (raw) => (raw === '' ? '' : secret(raw))),
   pushWebhookUrl: spec('LIVE_PUSH_WEBHOOK_URL', '', 'the push gateway: outbox items are POSTed here as JSON (an http or https URL); empty: nothing is sent and items stay pending', webhookUrl),

@@ -15,6 +15,7 @@ import type { Session } from './sessions.js';
 import type { Backpack } from './backpack.js';
 import type { Barrage } from './barrage.js';
 import type { FollowService } from './follows.js';
+import type { ViewerLevels } from './viewer-levels.js';
 import type { Moderation } from './moderation.js';
 import type { GiftService } from './gifts.js';
 import type { Messages } from './messages.js';
@@ -44,6 +45,7 @@ export interface HandlerDeps {
   barrage: Barrage;
   backpack: Backpack;
   follows: FollowService;
+  viewerLevels: ViewerLevels;
   moderation: Moderation;
   messages: Messages;
   calls: CallService;
@@ -64,7 +66,7 @@ function distinct(ids: number[]): number[] {
 
 /** Request ops → actor messages. Validation and role checks happened at the edge. */
 export function createHandlers(deps: HandlerDeps): Handlers {
-  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows, moderation, messages, calls, matches, talents, intimacy, audience } = deps;
+  const { config, clock, users, presence, roomService, privateShows: shows, bookings, wallet, gifts, barrage, backpack, follows, viewerLevels, moderation, messages, calls, matches, talents, intimacy, audience } = deps;
   const hostedRoom = (userId: number) => {
     const roomId = roomService.hostedBy(userId);
     if (roomId === undefined) throw new ProtocolError('INVALID_ROOM', 'you have no open room');
@@ -151,6 +153,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     'backpack.vehicles': async ({ session }) => backpack.vehicles(session.userId),
     'backpack.coupons': async ({ session }) => backpack.coupons(session.userId),
     'vehicle.use': ({ session }, d) => backpack.useVehicle(session.userId, d.vehicleId),
+    'viewer.level': async ({ session }, d) => viewerLevels.get(d.userId ?? session.userId),
     'follow.add': ({ session }, d) => follows.add(session, d.userId),
     'follow.remove': ({ session }, d) => follows.remove(session, d.userId),
     'follow.list': async ({ session }, d) => follows.following(session, d.limit, d.before),

@@ -305,6 +305,16 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    description: 'credits each viewer spent on hosts, for viewer levels (5.30)',
+    sql: `
+      CREATE TABLE viewer_spend (
+        user_id    INTEGER PRIMARY KEY,
+        credits    INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

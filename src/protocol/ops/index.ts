@@ -15,12 +15,13 @@ import { roomOps, roomPushes } from './room.js';
 import { sessionOps, sessionPushes } from './session.js';
 import { showOps, showPushes } from './show.js';
 import { talentOps, talentPushes } from './talent.js';
+import { viewerOps, viewerPushes } from './viewer.js';
 import { walletOps, walletPushes } from './wallet.js';
 
 /** Every request op the server accepts, by name. Add a new area's ops here. */
-export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps, ...followOps, ...messageOps, ...blockOps, ...callOps, ...matchOps, ...talentOps, ...intimacyOps } as const;
+export const OPS = { ...sessionOps, ...presenceOps, ...roomOps, ...chatOps, ...inviteOps, ...showOps, ...bookingOps, ...walletOps, ...giftOps, ...backpackOps, ...followOps, ...messageOps, ...blockOps, ...callOps, ...matchOps, ...talentOps, ...intimacyOps, ...viewerOps } as const;
 /** Every push the server sends, by name. */
-export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes, ...followPushes, ...noticePushes, ...messagePushes, ...callPushes, ...matchPushes, ...talentPushes, ...intimacyPushes } as const;
+export const PUSHES = { ...sessionPushes, ...presencePushes, ...roomPushes, ...chatPushes, ...invitePushes, ...showPushes, ...bookingPushes, ...walletPushes, ...giftPushes, ...backpackPushes, ...followPushes, ...noticePushes, ...messagePushes, ...callPushes, ...matchPushes, ...talentPushes, ...intimacyPushes, ...viewerPushes } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;
