@@ -130,7 +130,8 @@ export const ADMIN_CALLS = {
     path: '/admin/users/:id',
     body: null,
     summary:
-      'What the server knows of the user now: `{"userId", "session": {"sessionId", "role", "connected"} | null, "hosting": roomId | null, ' +
+      'What the server knows of the user now: `{"userId", "session": {"sessionId", "role", "connected"} | null, "presence": "offline" | "online" | "busy" | "live" ' +
+      '(as presence.query answers), "hosting": roomId | null, ' +
       '"roomId": roomId | null, "inShow", "bans": {"account", "live"}, "credits"}` (each ban `{"reason", "until", "at"}` or null).',
   }),
   ban: define({

@@ -102,12 +102,16 @@ export class Moderation {
       const b = this.banOf(userId, kind);
       return b ? { reason: b.reason, until: b.until, at: b.at } : null;
     };
+    const hosting = rooms.hostedBy(userId) ?? null;
+    const inShow = shows.inShow(userId);
     return {
       userId,
       session: session ? { sessionId: session.id, role: session.role, connected: session.conn !== null } : null,
-      hosting: rooms.hostedBy(userId) ?? null,
+      // As presence.query says it: a session waiting for a resume is still online.
+      presence: !session ? 'offline' : inShow ? 'busy' : hosting !== null ? 'live' : 'online',
+      hosting,
       roomId: this.roomOf(userId) ?? null,
-      inShow: shows.inShow(userId),
+      inShow,
       bans: { account: ban('account'), live: ban('live') },
     };
   }

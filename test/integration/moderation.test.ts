@@ -28,7 +28,7 @@ t.test('account ban: the session is kicked (770, 4770), the room ends, logins ar
 
   await t.rejects(ts.connect(100, 'host'), { code: 770, message: /fraud/ }, 'a banned account cannot log in');
   const looked = await admin.get('/admin/users/100');
-  t.match(looked, { userId: 100, session: null, hosting: null, bans: { account: { reason: 'fraud', until: ts.clock.now() + 600_000 }, live: null } });
+  t.match(looked, { userId: 100, session: null, presence: 'offline', hosting: null, bans: { account: { reason: 'fraud', until: ts.clock.now() + 600_000 }, live: null } });
 
   ts.clock.advance(600_000);
   const back = await ts.connect(100, 'host');
@@ -49,7 +49,7 @@ t.test('live ban: the host is told (user.notice live_ban), the room closes, room
   await admin.post('/admin/users/100/ban', { kind: 'live', reason: 'nudity', durationSec: 60 });
   t.same(await notice, { kind: 'live_ban', text: 'nudity', until: ts.clock.now() + 60_000, at: ts.clock.now() });
   await t.rejects(host.request('room.open', { title: 'again' }), { code: 771, message: /nudity/ });
-  t.match(await admin.get('/admin/users/100'), { session: { connected: true }, hosting: null, bans: { live: { reason: 'nudity' } } });
+  t.match(await admin.get('/admin/users/100'), { session: { connected: true }, presence: 'online', hosting: null, bans: { live: { reason: 'nudity' } } });
   t.equal((await host.request('room.list', { page: 1, pageSize: 10 })).total, 0, `room ${roomId} is closed`);
 
   const other = await ts.connect(200, 'host');
@@ -92,6 +92,8 @@ t.test('media authorization: the current session only, the host publishes in the
   const ask = async (c: LiveClient, body: object) =>
     await admin.post('/admin/media/authorize', { userId: c.welcome.userId, sessionId: c.sessionId, ...body });
   t.same(await ask(host, { action: 'publish', roomId }), { allowed: true, reason: null });
+  t.match(await admin.get('/admin/users/100'), { presence: 'live', hosting: roomId });
+  t.match(await admin.get('/admin/users/1'), { presence: 'online', roomId, hosting: null });
   t.same(await ask(viewer, { action: 'publish', roomId }), { allowed: false, reason: 'room' }, 'viewers do not publish in a public room');
   t.same(await ask(viewer, { action: 'play', roomId }), { allowed: true, reason: null });
   t.same(await ask(stranger, { action: 'play', roomId }), { allowed: false, reason: 'room' }, 'not in the room');
@@ -104,6 +106,7 @@ t.test('media authorization: the current session only, the host publishes in the
   const { inviteId } = await viewer.request('invite.send', { userId: 100 });
   const { showId } = (await host.request('invite.accept', { inviteId })) as { showId: number };
   t.same(await ask(viewer, { action: 'publish', showId }), { allowed: true, reason: null });
+  t.match(await admin.get('/admin/users/1'), { presence: 'busy', inShow: true });
   t.same(await ask(host, { action: 'play', showId }), { allowed: true, reason: null });
   t.same(await ask(stranger, { action: 'play', showId }), { allowed: false, reason: 'show' });
 });
