@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CommitQueue } from './ledger.js';
+import { committed, type CommitQueue } from './commit-queue.js';
 
 /** Backpack items that are not gifts: vehicles (座驾, shown when their owner enters a room) and coupons (券). */
 export type ItemKind = 'vehicle' | 'coupon';
@@ -103,6 +103,6 @@ export class BackpackItemStore {
   }
 
   private write(apply: () => void): Promise<void> {
-    return new Promise((resolve, reject) => this.commits.submit({ apply, done: (err) => (err ? reject(err) : resolve()) }));
+    return committed(this.commits, apply);
   }
 }

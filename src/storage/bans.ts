@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CommitQueue } from './ledger.js';
+import { committed, type CommitQueue } from './commit-queue.js';
 
 /** `account`: may not log in (封号); `live`: may not go live or publish video (禁播). */
 export type BanKind = 'account' | 'live';
@@ -60,10 +60,7 @@ export class SqliteBanStore implements BanStore {
   }
 
   private write<T>(apply: () => T): Promise<T> {
-    let out: T;
-    return new Promise((resolve, reject) =>
-      this.commits.submit({ apply: () => void (out = apply()), done: (err) => (err ? reject(err) : resolve(out)) }),
-    );
+    return committed(this.commits, apply);
   }
 }
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CommitQueue } from './ledger.js';
+import { committed, type CommitQueue } from './commit-queue.js';
 
 export interface FollowPage {
   /** Followed (or following) users, newest first, with when the follow was made. */
@@ -92,13 +92,7 @@ export class SqliteFollowStore implements FollowStore {
   }
 
   private write(apply: () => boolean): Promise<boolean> {
-    let changed = false;
-    return new Promise((resolve, reject) =>
-      this.commits.submit({
-        apply: () => void (changed = apply()),
-        done: (err) => (err ? reject(err) : resolve(changed)),
-      }),
-    );
+    return committed(this.commits, apply);
   }
 }
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CommitQueue } from './ledger.js';
+import { committed, type CommitQueue } from './commit-queue.js';
 
 export interface Gift {
   id: number;
@@ -71,16 +71,10 @@ export class GiftCatalog {
 
   /** Creates or replaces a gift; resolves once stored. */
   put(gift: Gift): Promise<Gift> {
-    return new Promise((resolve, reject) =>
-      this.commits.submit({
-        apply: () => this.upsert.run({ ...gift, active: gift.active ? 1 : 0 }),
-        done: (err) => {
-          if (err) return reject(err);
-          this.byId.set(gift.id, gift);
-          this.listed = undefined;
-          resolve(gift);
-        },
-      }),
-    );
+    return committed(this.commits, () => void this.upsert.run({ ...gift, active: gift.active ? 1 : 0 })).then(() => {
+      this.byId.set(gift.id, gift);
+      this.listed = undefined;
+      return gift;
+    });
   }
 }

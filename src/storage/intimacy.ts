@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CommitQueue } from './ledger.js';
+import { committed, type CommitQueue } from './commit-queue.js';
 
 /** A pair's intimacy as stored: its points right after its last growth, and when that was. */
 export interface IntimacyRow {
@@ -40,8 +40,6 @@ export class IntimacyStore {
 
   /** Stores a pair's points as of `at`; resolves after the commit. */
   put(viewerId: number, hostId: number, points: number, at: number): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.commits.submit({ apply: () => void this.upsert.run(viewerId, hostId, points, at), done: (err) => (err ? reject(err) : resolve()) }),
-    );
+    return committed(this.commits, () => void this.upsert.run(viewerId, hostId, points, at));
   }
 }

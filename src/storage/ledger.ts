@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CommitWork } from './journal-engine.js';
+import type { CommitQueue } from './commit-queue.js';
 
 /**
  * Credits. Every change of a balance is a transfer: legs that sum to zero
@@ -136,10 +136,7 @@ interface StoredTransfer {
   result: string;
 }
 
-/** Somewhere to put work into the node's group commit (the journal engine). */
-export interface CommitQueue {
-  submit(work: CommitWork): void;
-}
+export type { CommitQueue } from './commit-queue.js';
 
 /**
  * The SQLite ledger: decides each transfer at once against balances held in

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CommitQueue } from './ledger.js';
+import type { CommitQueue } from './commit-queue.js';
 
 /** A private message as stored. */
 export interface StoredMessage {

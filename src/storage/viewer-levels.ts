@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { CommitQueue } from './ledger.js';
+import { committed, type CommitQueue } from './commit-queue.js';
 
 /**
  * Credits each viewer has spent on hosts (for viewer levels, 5.30): one row
@@ -26,8 +26,6 @@ export class ViewerSpendStore {
 
   /** Stores a viewer's total as of `at`; resolves after the commit. */
   put(userId: number, credits: number, at: number): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.commits.submit({ apply: () => void this.upsert.run(userId, credits, at), done: (err) => (err ? reject(err) : resolve()) }),
-    );
+    return committed(this.commits, () => void this.upsert.run(userId, credits, at));
   }
 }
