@@ -1,6 +1,6 @@
 import { BILL_MINUTE_MS, takeCharge, type ChargeRequest, type ChargeResult } from './charges.js';
 import { push, type Effect } from './effects.js';
-import type { RoomState, Viewer } from './room.js';
+import type { RoomState, Viewer } from './room-state.js';
 
 /**
  * Paid public rooms (pricePerMinute > 0): each viewer pays per started minute

@@ -1,6 +1,6 @@
 import type { Profile } from '../protocol/schemas.js';
 import { emit, fail, ok, publish, push, type Effect, type Step } from './effects.js';
-import type { RoomMsg, RoomRules, RoomState } from './room.js';
+import type { RoomMsg, RoomRules, RoomState } from './room-state.js';
 import type { Deadline } from './shell.js';
 
 /**
