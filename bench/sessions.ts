@@ -81,6 +81,7 @@ import {
   type ServerLog,
 } from './lib/proc.js';
 import { benchToken, type FromClients, type PhaseReport, type ToClients } from './lib/session-clients.js';
+import { sleep } from './lib/load.js';
 
 const { values } = parseArgs({
   options: {
@@ -107,9 +108,14 @@ const { values } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     // Writes a V8 CPU profile of our server to bench/results/prof/ (open in Chrome DevTools).
     profile: { type: 'boolean', default: false },
+    // After the heartbeat, stay connected this long (s), heartbeat again and measure memory once more: the
+    // steady state of idle connections (user actors leave memory LIVE_USER_ACTOR_IDLE_MS after their last message).
+    settle: { type: 'string', default: '0' },
   },
 });
 const N = Number(values.clients);
+const SETTLE = Number(values.settle);
+if (!(SETTLE >= 0)) throw new Error(`--settle must be a number of seconds ≥ 0, got ${values.settle}`);
 const CONCURRENCY = Number(values.concurrency);
 const REPEAT = Number(values.repeat);
 const TIMEOUT_MS = Number(values.timeout) * 1000;
@@ -147,6 +153,8 @@ interface Result {
   rssPerConnKiB: number;
   /** The same with a full GC before the loaded reading too. */
   rssPerConnGcKiB: number;
+  /** With --settle: after the wait and a second heartbeat, RSS and live JS heap growth per connection (after a GC). */
+  settled?: { afterSec: number; rssPerConnKiB: number; heapLivePerConnB: number };
   rssIdleMiB: number;
   rssLoadedMiB: number;
   rssPeakMiB: number;
@@ -333,6 +341,19 @@ async function run(target: 'ours' | 'bare', rep: number, entry: string, env: Rec
       await guard.failed;
     }
     if (heapDir) await snapshot(child, guard, join(heapDir, `${target}-loaded-${N}.heapsnapshot`));
+    let settled: Result['settled'];
+    if (SETTLE > 0) {
+      console.error(`${name}: staying connected ${SETTLE} s, then a second heartbeat`);
+      await sleep(SETTLE * 1000);
+      for (const c of clients) c.send({ cmd: 'ping' });
+      await guard.race('second heartbeat', Promise.all(clients.map((c) => c.next('pinged'))));
+      const mem = await guard.race('memory probe', probe<Memory>(child, 'gc'));
+      settled = {
+        afterSec: SETTLE,
+        rssPerConnKiB: round((mem.memory.rss - memIdle.memory.rss) / N / 1024),
+        heapLivePerConnB: Math.round((mem.memory.heapUsed - memIdle.memory.heapUsed) / N),
+      };
+    }
 
     console.error(`${name}: stopping`);
     await current.stop();
@@ -356,6 +377,7 @@ async function run(target: 'ours' | 'bare', rep: number, entry: string, env: Rec
       pingP99: round(percentile(ping, 99)),
       rssPerConnKiB: round((rssAfter - rssBefore) / N / 1024),
       rssPerConnGcKiB: round((memLoaded.memory.rss - memIdle.memory.rss) / N / 1024),
+      ...(settled ? { settled } : {}),
       rssIdleMiB: round(rssBefore / 1048576),
       rssLoadedMiB: round(rssAfter / 1048576),
       rssPeakMiB: round(rssPeak / 1048576),
@@ -554,6 +576,9 @@ async function main() {
       `ours: RSS with ${N} connected ${spread(rssMiB)} MiB (goal < 1024), ${spread(ours.map((r) => r.rssPerConnKiB))} KiB per connection above idle (goal ≤ 4); ` +
         `live JS heap ${spread(ours.map((r) => r.heapLivePerConnB))} B and outside the V8 heap ${spread(ours.map((r) => r.outsideHeapPerConnB))} B per connection`,
     );
+    for (const r of results) {
+      if (r.settled) console.log(`${r.target} run ${r.rep + 1}, still connected ${r.settled.afterSec} s later (after a second heartbeat and a GC): RSS ${r.settled.rssPerConnKiB} KiB and live JS heap ${r.settled.heapLivePerConnB} B per connection above idle`);
+    }
   }
   for (const r of results) if (r.serverLog.warn || r.serverLog.error) console.log(`${r.target} run ${r.rep + 1}: the server logged ${r.serverLog.warn} warn and ${r.serverLog.error} error lines`);
 
