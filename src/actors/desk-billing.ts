@@ -43,10 +43,12 @@ export function applyCharge(s: DeskState, msg: ChargeResult): { state: DeskState
 /** When the next minute of a running show is due (null: not billing now). */
 export function nextBillAt(show: Show): number | null {
   if (show.price === 0 || (show.status !== 'live' && show.status !== 'closing') || show.startedAt === null || show.billing !== null || show.billed === 0) return null;
+  // Minutes after the first are charged only with the viewer in (one who enters late pays those started meanwhile).
+  if (!show.viewerIn) return null;
   return show.startedAt + show.billed * BILL_MINUTE_MS;
 }
 
-/** The first minute once the show is live and its hold committed; later minutes at their boundaries. */
+/** The first minute once the show is live and its hold committed (the viewer in or not); later minutes at their boundaries, with the viewer in. */
 export function billIfDue(show: Show, now: number): { show: Show; charges: ChargeRequest[] } {
   if (show.price === 0 || (show.status !== 'live' && show.status !== 'closing') || show.billing !== null) return { show, charges: [] };
   if (show.billed === 0) {
@@ -60,17 +62,19 @@ export function billIfDue(show: Show, now: number): { show: Show; charges: Charg
 }
 
 /**
- * At the end (`at`): a show that never started gives its hold back; in a
- * show its viewer was in, every minute that started before the end and is
- * not paid or being paid yet is charged now (after a restart several may
- * have started while the server was down) — unless it ended because one
- * could not be paid.
+ * At the end (`at`): a show that never started gives its hold back; a show
+ * that started pays its first minute from the hold if that is not done yet
+ * (whether the viewer came or not); in a show its viewer was in, every later
+ * minute that started before the end and is not paid or being paid yet is
+ * charged now (after a restart several may have started while the server was
+ * down) — unless it ended because one could not be paid.
  */
 export function chargesAtEnd(show: Show, at: number, unpaid: boolean): ChargeRequest[] {
   if (show.price === 0 || show.held === 'no') return [];
   if (show.startedAt === null || show.startedAt >= at) return show.billed > 0 || show.billing !== null ? [] : [showCharge(show, 'release', 0)];
   // Ended because a minute could not be paid: nothing more is asked of the viewer.
-  if (!show.viewerIn || unpaid) return [];
+  if (unpaid) return [];
+  if (!show.viewerIn) return show.billed === 0 && show.billing === null && show.held === 'yes' ? [showCharge(show, 'bill', 1)] : [];
   const started = Math.ceil((at - show.startedAt) / BILL_MINUTE_MS);
   const out: ChargeRequest[] = [];
   for (let minute = (show.billing ?? show.billed) + 1; minute <= started; minute++) out.push(showCharge(show, 'bill', minute));

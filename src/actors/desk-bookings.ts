@@ -2,7 +2,7 @@ import { takeCharge, withCharges, type ChargeRequest, type ChargeResult } from '
 import type { Booking, DeskMsg, DeskRules, DeskState } from './desk.js';
 import { same } from './desk.js';
 import { othersBusy } from './desk-invites.js';
-import { endShowNow, enterShow, newShow } from './desk-show.js';
+import { endShowNow, enterShow, newShow, showAdvance } from './desk-show.js';
 import { emit, fail, offlinePush, ok, push, type Effect, type Step } from './effects.js';
 import type { Deadline } from './shell.js';
 
@@ -149,10 +149,17 @@ export function bookingDue(s: DeskState, bookingId: number, now: number, rules: 
   const effects = both(b, 'booking.settled', { bookingId: b.id, outcome, deposit: money.deposit, depositTo: money.depositTo });
   const writes: NonNullable<Step<DeskState>['writes']> = [{ t: 'booking.update', bookingId: b.id, status: outcome, at: now }];
   if (outcome !== 'completed' && next.show && next.show.bookingId === b.id) {
-    const ended = endShowNow(next, now, b.hostIn ? 'viewer_no_show' : 'host_no_show');
-    next = ended.state;
-    effects.push(...ended.effects);
-    writes.push(...(ended.writes ?? []));
+    // What was due in the show before now happens first (its start at the booking's start), so the
+    // outcome does not depend on whether the show's own deadline was handled before this one.
+    const advanced = showAdvance(next, now, rules);
+    effects.push(...advanced.effects);
+    writes.push(...(advanced.writes ?? []));
+    if (advanced.state.show && advanced.state.show.bookingId === b.id) {
+      const ended = endShowNow(advanced.state, now, b.hostIn ? 'viewer_no_show' : 'host_no_show');
+      next = ended.state;
+      effects.push(...ended.effects);
+      writes.push(...(ended.writes ?? []));
+    } else next = advanced.state;
   }
   return withCharges({ state: next, effects, writes }, money.charges, now);
 }

@@ -131,6 +131,7 @@ export function reduceTalent(s: TalentState, msg: TalentMsg, now: number, rules:
     case 'request': {
       // The same key again while its request is open: that request (the handler runs its hold if still needed).
       const open = s.requests.find((r) => r.key === msg.key);
+      if (open && open.talentId !== msg.talentId) return same(s, [fail('KEY_REUSED')]);
       if (open) return same(s, [ok({ request: requestView(open, s.hostId), hold: open.status === 'holding' ? s.charges.find((c) => c.key === open.key) ?? null : null })]);
       const talent = s.talents.find((x) => x.talentId === msg.talentId);
       if (!talent) return same(s, [fail('TALENT_NOT_FOUND')]);

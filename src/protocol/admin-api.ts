@@ -143,7 +143,7 @@ export const ADMIN_CALLS = {
       '`live`: no `room.open` (771) and no publishing, the user gets `user.notice` `live_ban`; either way an open room of theirs is closed ' +
       '(`room.ended` reason `admin`). Without `durationSec` the ban lasts until lifted; banning again replaces the ban. Answers `{"userId", "kind", "until", "at"}`.',
   }),
-  unban: define({ method: 'post', path: '/admin/users/:id/unban', body: UnbanBody, summary: 'Lifts the ban: `{"lifted": true}`, or false when there was none.' }),
+  unban: define({ method: 'post', path: '/admin/users/:id/unban', body: UnbanBody, summary: 'Lifts the ban: `{"lifted": true}` when a ban of that kind was stored (in force or already ended), false when none was.' }),
   userNotice: define({
     method: 'post',
     path: '/admin/users/:id/notice',
@@ -163,7 +163,7 @@ export const ADMIN_CALLS = {
     body: MediaBody,
     summary:
       'For the media service: `{"allowed": true, "reason": null}` or `{"allowed": false, "reason"}` with `session` (not the user\'s current session), ' +
-      '`banned` (account ban), `live_banned` (publish under a live ban), `room` (publish: only the host of that open room; play: its host or someone in it), ' +
+      '`banned` (account ban), `live_banned` (publish under a live ban, in a show too), `room` (publish: only the host of that open room — a co-host\'s stream is not authorized by this call yet; play: its host or someone in it), ' +
       '`show` (not a party of that running private show).',
   }),
   putGift: define({
@@ -229,8 +229,8 @@ export const ADMIN_RULES = [
     'that transfer. The same call again with the same `orderId`/`key` and the same parameters changes nothing and answers the first result with ' +
     '`"replayed": true`; with other parameters (another amount, another user) it is refused with 409 and code 753. A committed transfer pushes ' +
     '`wallet.updated` to the user.',
-  '**Statuses:** 200; 400 with code 700 (body not JSON, not matching the call, an id in the path that is not a positive integer, or a string with ' +
-    'a lone surrogate); 401 (wrong or missing token; 404 when the API is disabled); 404 with code 731 (no such open room), 730 (no such gift), 800 ' +
+  '**Statuses:** 200; 400 with code 700 (body not JSON, not matching the call, a user, gift, item or outbox id in the path that is not a positive integer, or a string with ' +
+    'a lone surrogate); 401 (wrong or missing token; 404 when the API is disabled); 404 with code 731 (no such open room, or a room id in the path that is not a positive integer), 730 (no such gift), 800 ' +
     '(no such vehicle or coupon) or 760 (no such dead outbox item); 409 with code 740 or 753 (money calls); 413 (body over 16 KiB); 415 with code 700 (a body whose `Content-Type` is ' +
     'not `application/json`, parameters such as `; charset=utf-8` allowed; a call without a body needs no `Content-Type`); 503 with code 908 and ' +
     '`Retry-After` (the room is overloaded); 500 with code 900 (storage failure).',

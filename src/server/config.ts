@@ -105,7 +105,7 @@ export const CONFIG_VARS = {
   lowCreditMinutes: spec('LIVE_LOW_CREDIT_MINUTES', '2', 'in a paid show, wallet.low is pushed when the viewer\'s credits pay for fewer minutes than this', int(1, 60)),
   rebatePct: spec('LIVE_REBATE_PCT', '0', "share of each paid minute returned to the viewer (5.20), out of the house's cut (at most LIVE_HOUSE_CUT_PCT), in percent, rounded down", int(0, 100)),
   barragePrice: spec('LIVE_BARRAGE_PRICE', '0', "credits per barrage line (7.38), paid to the room's host; 0: barrage is free", int(0, 1_000_000)),
-  entranceGiftPct: spec('LIVE_ENTRANCE_GIFT_PCT', '0', "chance, in percent, that a viewer entering a room for the first time gets a random gift from its host for the backpack; 0: never", int(0, 100)),
+  entranceGiftPct: spec('LIVE_ENTRANCE_GIFT_PCT', '0', "chance, in percent, taken on each entry into a room until won, that a viewer gets a random gift from its host for the backpack (at most once per viewer per room); 0: never", int(0, 100)),
   entranceGiftMaxPrice: spec('LIVE_ENTRANCE_GIFT_MAX_PRICE', '100', 'entrance gifts are chosen among active gifts priced at most this', int(1, 10_000_000)),
   houseCutPct: spec('LIVE_HOUSE_CUT_PCT', '30', "the platform's share of what viewers spend on a host (gifts, paid minutes, paid barrage), in percent, rounded down", int(0, 100)),
   comboWindowMs: spec('LIVE_COMBO_WINDOW_MS', '3000', 'a gift streak (combo) ends when no send of it came for this long', int(500, 60_000)),

@@ -332,8 +332,9 @@ export class RoomService {
   }
 
   private join(userId: number, roomId: number): void {
+    // Entering the room one is in again (a resync) goes on with the same visit.
+    if (this.memberOf.get(userId) !== roomId) this.deps.watched?.(userId, roomId, this.openRooms.get(roomId), true);
     this.memberOf.set(userId, roomId);
-    this.deps.watched?.(userId, roomId, this.openRooms.get(roomId), true);
     let members = this.membersOf.get(roomId);
     if (!members) this.membersOf.set(roomId, (members = new Set()));
     members.add(userId);

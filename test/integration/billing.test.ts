@@ -148,6 +148,7 @@ t.test("a host's countdown close: a minute starting before the end is billed, on
   // Again, closing 20 s before the end of minute 1: minute 2 starts during the countdown and is billed.
   const next = await openShow(host, viewer);
   await host.request('show.enter', { showId: next.showId });
+  await viewer.request('show.enter', { showId: next.showId });
   ts.clock.advance(10_000);
   await balanceIs(host, 84, 'minute 1 of the second show');
   await billedIs(host, 1);

@@ -16,9 +16,14 @@ t.test('intimacy grows with watch time, gifts and paid talents, pushes level-ups
   const room = await host.request('room.open', { title: 'close friends' });
   t.same(await viewer.request('intimacy.get', { userId: 100 }), { viewerId: 1, hostId: 100, points: 0, level: 0, nextLevelAt: 10, grewAt: null });
 
-  // Five and a half minutes watched: 5 whole minutes × 2 points, counted when the visit ends.
+  // Five and a half minutes watched: 5 whole minutes × 2 points, counted when the visit ends. Entering the
+  // same room again meanwhile (a client resyncing) goes on with the visit (split, it would count 2 + 2 + 0).
   await viewer.request('room.enter', { roomId: room.roomId });
-  ts.clock.advance(5.5 * 60_000);
+  ts.clock.advance(2.5 * 60_000);
+  await viewer.request('room.enter', { roomId: room.roomId });
+  ts.clock.advance(2.5 * 60_000);
+  await viewer.request('room.enter', { roomId: room.roomId });
+  ts.clock.advance(0.5 * 60_000);
   const levelUp = viewer.next('intimacy.level_up');
   const hostLevelUp = host.next('intimacy.level_up');
   await viewer.request('room.leave', {});

@@ -126,3 +126,24 @@ t.test('a show whose end passed while the server was down ends at that time, wit
   t.match(charges(late.effects), [{ key: 'bill:show:5:2', minute: 2 }], 'minute 2 started before the end: charged, once');
   t.end();
 });
+
+t.test('a viewer who never comes pays the first minute from the hold when the show starts, and no later minute', (t) => {
+  const started = run(
+    [
+      [ok('hold:show:5'), 1100],
+      [{ t: 'enter', showId: 5, userId: 100 }, 2000],
+      [{ t: 'show-due' }, 12_000],
+    ],
+    accepted().state,
+  );
+  t.match(charges(started.effects), [{ key: 'bill:show:5:1', fromHold: true }], 'minute 1 at the start, viewer in or not');
+  const paid = run([[ok('bill:show:5:1', 42), 12_001]], started.state);
+  t.equal(paid.state.show?.billed, 1);
+  const later = run([[{ t: 'show-due' }, 12_000 + 3 * 60_000]], paid.state);
+  t.same(charges(later.effects), [], 'minutes 2 and on wait for the viewer');
+  const entered = run([[{ t: 'enter', showId: 5, userId: 1 }, 12_000 + 3 * 60_000 + 5]], paid.state);
+  t.match(charges(entered.effects), [{ key: 'bill:show:5:2', fromHold: false }], 'once in, the minutes started meanwhile are charged, one after another');
+  const next = run([[ok('bill:show:5:2', 42), 12_000 + 3 * 60_000 + 6]], entered.state);
+  t.match(charges(next.effects), [{ key: 'bill:show:5:3' }]);
+  t.end();
+});

@@ -85,8 +85,8 @@ export const backpackPushes = {
   }),
   'room.entrance_gift': definePush({
     summary:
-      "To a viewer entering a room for the first time: the room's host gives you a gift for your backpack (000 主播入场随机赠送礼物), " +
-      'chosen at random among active gifts priced at most LIVE_ENTRANCE_GIFT_MAX_PRICE, with the chance LIVE_ENTRANCE_GIFT_PCT. Once per viewer per room.',
+      "To a viewer entering a room: the room's host gives you a gift for your backpack (000 主播入场随机赠送礼物), " +
+      'chosen at random among active gifts priced at most LIVE_ENTRANCE_GIFT_MAX_PRICE; the chance LIVE_ENTRANCE_GIFT_PCT is taken on each entry until won, and the gift comes at most once per viewer per room.',
     seed: '000 主播入场随机赠送礼物',
     stream: 'session',
     data: Type.Object({ roomId: RoomId, hostId: UserId, gift: GiftView, count: SafeInt({ minimum: 1 }) }),

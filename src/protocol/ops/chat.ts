@@ -39,7 +39,7 @@ export const chatOps = {
       credits: Type.Optional(SafeInt({ minimum: 0, description: 'when the line was paid: your credits right after it' })),
     }),
     errors: ['NOT_IN_ROOM', 'MUTED', 'RATE_LIMITED', 'INSUFFICIENT_CREDIT', 'KEY_REUSED'],
-    pushes: ['chat.barrage', 'wallet.updated'],
+    pushes: ['chat.barrage', 'wallet.updated', 'viewer.level_up'],
   }),
   'chat.emoticons': defineOp({
     summary: 'The emoticon list: codes a client may put in chat text and the images to show for them.',

@@ -29,7 +29,7 @@ export const followOps = {
   'follow.add': defineOp({
     summary:
       'Follow a user (a host, usually): you are told when they go live (room.live_started) and their open room is in follow.live. ' +
-      'Following someone you already follow changes nothing and answers the same. At most LIVE_MAX_FOLLOWING follows per user (default 5000).',
+      'Following someone you already follow changes nothing (`created: false`). At most LIVE_MAX_FOLLOWING follows per user (default 5000).',
     seed: '4.1, 002 user/follow',
     roles: ['viewer', 'host'],
     request: Target,

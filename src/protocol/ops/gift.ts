@@ -75,7 +75,7 @@ export const giftOps = {
       ...Streak,
     }),
     errors: ['GIFT_NOT_FOUND', 'INSUFFICIENT_CREDIT', 'NOT_IN_BACKPACK', 'NOT_IN_ROOM', 'INVALID_ROOM', 'SHOW_NOT_FOUND', 'PERMISSION_DENIED', 'KEY_REUSED'],
-    pushes: ['room.gift', 'room.gift_combo_end', 'show.gift', 'show.gift_combo_end', 'wallet.updated', 'backpack.updated'],
+    pushes: ['room.gift', 'room.gift_combo_end', 'show.gift', 'show.gift_combo_end', 'wallet.updated', 'backpack.updated', 'intimacy.level_up', 'viewer.level_up'],
   }),
 } as const;
 

@@ -28,7 +28,7 @@ export const matchOps = {
     request: Empty,
     reply: Empty,
     errors: [],
-    pushes: ['match.ended'],
+    pushes: ['match.ended', 'match.found'],
   }),
   'match.accept': defineOp({
     summary:

@@ -69,7 +69,7 @@ export const roomOps = {
     request: Type.Object({ roomId: RoomId }, { additionalProperties: false }),
     reply: RoomView,
     errors: ['INVALID_ROOM', 'NO_SEATS', 'CANNOT_WATCH', 'INSUFFICIENT_CREDIT'],
-    pushes: ['room.user_entered', 'room.user_left', 'wallet.updated', 'wallet.low', 'room.kicked'],
+    pushes: ['room.user_entered', 'room.user_left', 'wallet.updated', 'wallet.low', 'room.kicked', 'intimacy.level_up', 'viewer.level_up'],
   }),
   'room.leave': defineOp({
     summary: 'Leave the room you are in.',
@@ -78,7 +78,7 @@ export const roomOps = {
     request: Empty,
     reply: Empty,
     errors: ['NOT_IN_ROOM'],
-    pushes: ['room.user_left'],
+    pushes: ['room.user_left', 'intimacy.level_up'],
   }),
   'room.viewers': defineOp({
     summary: 'Viewers of a room, a page at a time, newest first.',

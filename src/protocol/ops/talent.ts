@@ -88,7 +88,7 @@ export const talentOps = {
       'hold:talent:<requestId>) and committed before the reply (740 when your credits are short: nothing is held and no request is open). ' +
       'The host gets talent.requested (7.25). Accepted: the hold goes to the host less the house cut (LIVE_HOUSE_CUT_PCT); declined, or not answered ' +
       'within LIVE_TALENT_TTL_MS: it goes back to you; talent.answered says which. At most LIVE_MAX_TALENT_REQUESTS open requests per host (904). ' +
-      '`key` makes the request idempotent: the same key again answers that request as it is now and holds nothing more (753 with another talent); ' +
+      '`key` makes the request idempotent: the same key again answers that request as it is now and holds nothing more (753 with another talent id; the key names the request whichever room you are in when you repeat it); ' +
       'without a key, a resent request id of the same session is recognised the same way.',
     seed: '7.24, 7.25',
     roles: ['viewer'],
@@ -112,7 +112,7 @@ export const talentOps = {
     request: Type.Object({ requestId: TalentRequestId }, { additionalProperties: false }),
     reply: Outcome,
     errors: ['TALENT_REQUEST_NOT_FOUND'],
-    pushes: ['talent.answered', 'wallet.updated'],
+    pushes: ['talent.answered', 'wallet.updated', 'intimacy.level_up', 'viewer.level_up'],
   }),
   'talent.decline': defineOp({
     summary: 'Decline a pending request made to you (7.26): its hold goes back to the viewer, who gets talent.answered.',
