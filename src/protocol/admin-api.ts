@@ -163,7 +163,7 @@ export const ADMIN_CALLS = {
     body: MediaBody,
     summary:
       'For the media service: `{"allowed": true, "reason": null}` or `{"allowed": false, "reason"}` with `session` (not the user\'s current session), ' +
-      '`banned` (account ban), `live_banned` (publish under a live ban, in a show too), `room` (publish: only the host of that open room — a co-host\'s stream is not authorized by this call yet; play: its host or someone in it), ' +
+      '`banned` (account ban), `live_banned` (publish under a live ban, in a show too), `room` (publish: only the host of that open room and its co-host while a call is joining or connected; play: its host or someone in it), ' +
       '`show` (not a party of that running private show).',
   }),
   putGift: define({

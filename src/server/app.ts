@@ -285,7 +285,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     spent: (viewerId, credits) => viewerLevels.spent(viewerId, credits),
   });
   const catalog = new GiftCatalog(db, engine);
-  const moderation = new Moderation({ clock, logger, bans: new SqliteBanStore(db, engine), sessions, rooms: roomService, shows: privateShows });
+  const moderation = new Moderation({ clock, logger, bans: new SqliteBanStore(db, engine), sessions, rooms: roomService, shows: privateShows, callRoomOf: (userId) => calls.roomOfCall(userId) });
   const follows = new FollowService({ config, clock, logger, store: new SqliteFollowStore(db, engine), rooms: roomService, sessions,
     outbox: (userIds, kind, d) => pushes?.enqueueMany(userIds, kind, d) ?? Promise.resolve(),
   });

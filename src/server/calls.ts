@@ -45,6 +45,11 @@ export class CallService {
     return this.callOf.has(userId);
   }
 
+  /** The room of the user's call (host or co-host, joining or connected), if any. */
+  roomOfCall(userId: number): number | undefined {
+    return this.callOf.get(userId);
+  }
+
   request(me: Session): Promise<RequestReply> {
     const roomId = this.deps.rooms.currentRoom(me.userId);
     this.notInShow(me.userId);

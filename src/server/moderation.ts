@@ -37,6 +37,8 @@ export class Moderation {
       sessions: SessionRegistry;
       rooms: Pick<RoomService, 'hostedBy' | 'currentRoom' | 'hostOfRoom' | 'ask'>;
       shows: Pick<PrivateShows, 'partiesOf' | 'inShow'>;
+      /** The room of the user's co-host call, if any (src/server/calls.ts). */
+      callRoomOf?(userId: number): number | undefined;
     },
   ) {}
 
@@ -124,7 +126,8 @@ export class Moderation {
     if (q.action === 'publish' && this.banOf(q.userId, 'live')) return no('live_banned');
     if (q.roomId !== undefined) {
       const host = rooms.hostOfRoom(q.roomId);
-      const inRoom = host === q.userId || (q.action === 'play' && host !== undefined && this.roomOf(q.userId) === q.roomId);
+      const coHost = host !== undefined && this.deps.callRoomOf?.(q.userId) === q.roomId;
+      const inRoom = host === q.userId || coHost || (q.action === 'play' && host !== undefined && this.roomOf(q.userId) === q.roomId);
       if (!inRoom) return no('room');
     }
     if (q.showId !== undefined && !shows.partiesOf(q.showId, q.userId)) return no('show');

@@ -102,6 +102,18 @@ t.test('media authorization: the current session only, the host publishes in the
   t.same(await admin.post('/admin/media/authorize', { userId: 2, sessionId: 'not-a-session', action: 'play' }), { allowed: false, reason: 'session' });
   t.same(await admin.post('/admin/media/authorize', { userId: 1, sessionId: stranger.sessionId, action: 'play' }), { allowed: false, reason: 'session' }, 'another user\'s session id');
 
+  // A co-host publishes in the room while their call is on.
+  const joined = viewer.next('call.joined');
+  await viewer.request('call.request', {});
+  await host.request('call.accept', { userId: 1 });
+  await joined;
+  t.same(await ask(viewer, { action: 'publish', roomId }), { allowed: true, reason: null }, 'the co-host publishes');
+  t.same(await ask(viewer, { action: 'publish', roomId: roomId + 1000 }), { allowed: false, reason: 'room' }, 'only in that room');
+  const ended = viewer.next('call.ended');
+  await host.request('call.stop', {});
+  await ended;
+  t.same(await ask(viewer, { action: 'publish', roomId }), { allowed: false, reason: 'room' }, 'not after the call');
+
   await host.request('room.close', {});
   const { inviteId } = await viewer.request('invite.send', { userId: 100 });
   const { showId } = (await host.request('invite.accept', { inviteId })) as { showId: number };
