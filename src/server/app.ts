@@ -37,6 +37,7 @@ import { createHandlers } from './handlers.js';
 import { mountHttpRoutes } from './http.js';
 import { Lanes } from './lanes.js';
 import { FrameBatcher } from './outgoing.js';
+import { OutboxPruner } from './outbox-pruner.js';
 import { Metrics } from './metrics.js';
 import { Bookings } from './bookings.js';
 import { PrivateShows } from './private-shows.js';
@@ -323,6 +324,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     counted: (outcome) => metrics.pushes.inc({ outcome }),
   });
   const pushDeliverer = pushes;
+  const outboxPruner = new OutboxPruner({ store: outbox, commits: engine, clock, logger, keepMs: config.pushKeepDeliveredMs });
   metrics.sources = {
     sessions: () => sessions.size,
     actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, talent: talents.size, presence: 1 }),
@@ -380,6 +382,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   const port = uWS.us_socket_local_port(listenSocket);
   pushDeliverer.start();
+  outboxPruner.start();
   ready = true;
   logger.info({ host: config.host, port, db: config.dbPath }, 'listening');
 
@@ -394,6 +397,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       gifts.close();
       intimacy.close();
       pushDeliverer.close();
+      outboxPruner.close();
       channels.flushAll();
       await Promise.all([users.close(), rooms.close(), desks.close(), matches.close(), talents.close()]);
       runtime.shutdown();

@@ -136,6 +136,7 @@ export const CONFIG_VARS = {
   pushConcurrency: spec('LIVE_PUSH_CONCURRENCY', '16', 'deliveries in flight at once (each to a different user: a user\'s items go one at a time, in order)', int(1, 1000)),
   pushBackoffBaseMs: spec('LIVE_PUSH_BACKOFF_BASE_MS', '1000', 'delay before the first retry; doubled for each further attempt, capped at LIVE_PUSH_BACKOFF_MAX_MS, then 50–100 % of it taken at random (jitter)', int(10, 3_600_000)),
   pushBackoffMaxMs: spec('LIVE_PUSH_BACKOFF_MAX_MS', '300000', 'longest delay between two attempts of one item', int(10, 86_400_000)),
+  pushKeepDeliveredMs: spec('LIVE_PUSH_KEEP_DELIVERED_MS', '86400000', 'delivered outbox items are deleted this long after delivery (checked every hour); dead ones are kept', int(60_000, 365 * 86_400_000)),
   pushMaxAttempts: spec('LIVE_PUSH_MAX_ATTEMPTS', '10', 'an outbox item still not delivered after this many attempts is dead (kept; see GET /admin/outbox)', int(1, 1000)),
   emoticonBaseUrl: spec('LIVE_EMOTICON_BASE_URL', 'https://cdn.example.com/emoticons/', 'where the emoticon images of chat.emoticons are served from', text),
 } as const;

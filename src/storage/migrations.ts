@@ -315,6 +315,10 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    description: 'delivered outbox items are found by age (they are deleted LIVE_PUSH_KEEP_DELIVERED_MS after delivery)',
+    sql: `CREATE INDEX outbox_delivered ON outbox (updated_at) WHERE status = 'delivered';`,
+  },
 ];
 
 export const schemaVersion = migrations.length;

@@ -43,6 +43,8 @@ export interface OutboxStore {
   retryDead(id: number, at: number): boolean;
   get(id: number): OutboxItem | undefined;
   backlog(deadLimit: number): OutboxBacklog;
+  /** Deletes up to `limit` delivered items last updated before `before`, oldest first; returns how many. */
+  pruneDelivered(before: number, limit: number): number;
 }
 
 interface Row {
@@ -90,7 +92,14 @@ export class SqliteOutboxStore implements OutboxStore {
       pending: db.prepare("SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE status = 'pending'"),
       deadCount: db.prepare("SELECT count(*) FROM outbox WHERE status = 'dead'").pluck(),
       lastDead: db.prepare("SELECT * FROM outbox WHERE status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT ?"),
+      prune: db.prepare(
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = 'delivered' AND updated_at < ? ORDER BY updated_at LIMIT ?)",
+      ),
     };
+  }
+
+  pruneDelivered(before: number, limit: number): number {
+    return this.st.prune!.run(before, limit).changes;
   }
 
   append(userId: number, kind: string, payload: unknown, at: number): void {
