@@ -35,7 +35,7 @@ export class Moderation {
       logger: Logger;
       bans: BanStore;
       sessions: SessionRegistry;
-      rooms: Pick<RoomService, 'hostedBy' | 'currentRoom' | 'hostOfRoom' | 'ask'>;
+      rooms: Pick<RoomService, 'hostedBy' | 'roomOf' | 'hostOfRoom' | 'activityOf' | 'ask'>;
       shows: Pick<PrivateShows, 'partiesOf' | 'inShow'>;
       /** The room of the user's co-host call, if any (src/server/calls.ts). */
       callRoomOf?(userId: number): number | undefined;
@@ -109,10 +109,10 @@ export class Moderation {
     return {
       userId,
       session: session ? { sessionId: session.id, role: session.role, connected: session.conn !== null } : null,
-      // As presence.query says it: a session waiting for a resume is still online.
-      presence: !session ? 'offline' : inShow ? 'busy' : hosting !== null ? 'live' : 'online',
+      // As presence.query says it (a session waiting for a resume is still online).
+      presence: session ? (rooms.activityOf(userId) ?? 'online') : 'offline',
       hosting,
-      roomId: this.roomOf(userId) ?? null,
+      roomId: this.deps.rooms.roomOf(userId) ?? null,
       inShow,
       bans: { account: ban('account'), live: ban('live') },
     };
@@ -127,18 +127,11 @@ export class Moderation {
     if (q.roomId !== undefined) {
       const host = rooms.hostOfRoom(q.roomId);
       const coHost = host !== undefined && this.deps.callRoomOf?.(q.userId) === q.roomId;
-      const inRoom = host === q.userId || coHost || (q.action === 'play' && host !== undefined && this.roomOf(q.userId) === q.roomId);
+      const inRoom = host === q.userId || coHost || (q.action === 'play' && host !== undefined && this.deps.rooms.roomOf(q.userId) === q.roomId);
       if (!inRoom) return no('room');
     }
     if (q.showId !== undefined && !shows.partiesOf(q.showId, q.userId)) return no('show');
     return { allowed: true, reason: null };
   }
 
-  private roomOf(userId: number): number | undefined {
-    try {
-      return this.deps.rooms.currentRoom(userId);
-    } catch {
-      return undefined;
-    }
-  }
 }

@@ -138,9 +138,14 @@ export class RoomService {
     return this.hostOf.has(userId) ? 'live' : null;
   }
 
+  /** The room the user is in (hosting or watching), if any. */
+  roomOf(userId: number): number | undefined {
+    return this.hostOf.get(userId) ?? this.memberOf.get(userId);
+  }
+
   /** The room the user is in (hosting or watching), or NOT_IN_ROOM (39). */
   currentRoom(userId: number): number {
-    const roomId = this.hostOf.get(userId) ?? this.memberOf.get(userId);
+    const roomId = this.roomOf(userId);
     if (roomId === undefined) throw new ProtocolError('NOT_IN_ROOM', 'enter a room first');
     return roomId;
   }

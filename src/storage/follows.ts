@@ -35,6 +35,18 @@ function parseCursor(before: string | undefined): [number, number] {
   return [Number(m[1]), Number(m[2])];
 }
 
+/** Every statement of the store (the query-plan test reads them from here). */
+export const FOLLOW_SQL = {
+  insert: 'INSERT OR IGNORE INTO follows (follower_id, host_id, at) VALUES (?, ?, ?)',
+  remove: 'DELETE FROM follows WHERE follower_id = ? AND host_id = ?',
+  exists: 'SELECT 1 FROM follows WHERE follower_id = ? AND host_id = ?',
+  countFollowing: 'SELECT count(*) FROM follows WHERE follower_id = ?',
+  countFollowers: 'SELECT count(*) FROM follows WHERE host_id = ?',
+  following: 'SELECT host_id, at FROM follows WHERE follower_id = ? AND (at, host_id) < (?, ?) ORDER BY at DESC, host_id DESC LIMIT ?',
+  followers: 'SELECT follower_id, at FROM follows WHERE host_id = ? AND (at, follower_id) < (?, ?) ORDER BY at DESC, follower_id DESC LIMIT ?',
+  allFollowing: 'SELECT host_id FROM follows WHERE follower_id = ?',
+} as const;
+
 export class SqliteFollowStore implements FollowStore {
   private readonly insert: Database.Statement;
   private readonly remove: Database.Statement;
@@ -49,18 +61,14 @@ export class SqliteFollowStore implements FollowStore {
     db: Database.Database,
     private readonly commits: CommitQueue,
   ) {
-    this.insert = db.prepare('INSERT OR IGNORE INTO follows (follower_id, host_id, at) VALUES (?, ?, ?)');
-    this.remove = db.prepare('DELETE FROM follows WHERE follower_id = ? AND host_id = ?');
-    this.exists = db.prepare('SELECT 1 FROM follows WHERE follower_id = ? AND host_id = ?').pluck();
-    this.countFollowing = db.prepare('SELECT count(*) FROM follows WHERE follower_id = ?').pluck();
-    this.countFollowers = db.prepare('SELECT count(*) FROM follows WHERE host_id = ?').pluck();
-    this.pageFollowing = db
-      .prepare('SELECT host_id, at FROM follows WHERE follower_id = ? AND (at, host_id) < (?, ?) ORDER BY at DESC, host_id DESC LIMIT ?')
-      .raw();
-    this.pageFollowers = db
-      .prepare('SELECT follower_id, at FROM follows WHERE host_id = ? AND (at, follower_id) < (?, ?) ORDER BY at DESC, follower_id DESC LIMIT ?')
-      .raw();
-    this.selectAllFollowing = db.prepare('SELECT host_id FROM follows WHERE follower_id = ?').pluck();
+    this.insert = db.prepare(FOLLOW_SQL.insert);
+    this.remove = db.prepare(FOLLOW_SQL.remove);
+    this.exists = db.prepare(FOLLOW_SQL.exists).pluck();
+    this.countFollowing = db.prepare(FOLLOW_SQL.countFollowing).pluck();
+    this.countFollowers = db.prepare(FOLLOW_SQL.countFollowers).pluck();
+    this.pageFollowing = db.prepare(FOLLOW_SQL.following).raw();
+    this.pageFollowers = db.prepare(FOLLOW_SQL.followers).raw();
+    this.selectAllFollowing = db.prepare(FOLLOW_SQL.allFollowing).pluck();
   }
 
   follow(followerId: number, hostId: number, at: number): Promise<boolean> {

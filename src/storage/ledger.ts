@@ -136,7 +136,6 @@ interface StoredTransfer {
   result: string;
 }
 
-export type { CommitQueue } from './commit-queue.js';
 
 /**
  * The SQLite ledger: decides each transfer at once against balances held in

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { openDatabase } from '../../src/storage/database.js';
-import { SqliteFollowStore } from '../../src/storage/follows.js';
+import { FOLLOW_SQL, SqliteFollowStore } from '../../src/storage/follows.js';
 import type { CommitWork } from '../../src/storage/journal-engine.js';
 
 function store() {
@@ -37,15 +37,18 @@ t.test('every read is an index search, never a scan of the table', async (t) => 
     for (let i = 0; i < 20_000; i++) insert.run(1 + (i % 2000), 10_000 + (i % 37), i);
   })();
   db.exec('ANALYZE');
-  const queries = {
-    exists: 'SELECT 1 FROM follows WHERE follower_id = 5 AND host_id = 10001',
-    following: 'SELECT host_id, at FROM follows WHERE follower_id = 5 AND (at, host_id) < (99999, 99999) ORDER BY at DESC, host_id DESC LIMIT 50',
-    followers: 'SELECT follower_id, at FROM follows WHERE host_id = 10001 AND (at, follower_id) < (99999, 99999) ORDER BY at DESC, follower_id DESC LIMIT 50',
-    countFollowing: 'SELECT count(*) FROM follows WHERE follower_id = 5',
-    countFollowers: 'SELECT count(*) FROM follows WHERE host_id = 10001',
+  // The store's own statements, with sample arguments (one per `?`).
+  const args: Record<string, unknown[]> = {
+    exists: [5, 10_001],
+    following: [5, 99_999, 99_999, 50],
+    followers: [10_001, 99_999, 99_999, 50],
+    countFollowing: [5],
+    countFollowers: [10_001],
+    allFollowing: [5],
   };
+  const queries = Object.fromEntries(Object.keys(args).map((k) => [k, FOLLOW_SQL[k as keyof typeof FOLLOW_SQL]]));
   for (const [name, sql] of Object.entries(queries)) {
-    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail);
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args[name]!) as Array<{ detail: string }>).map((r) => r.detail);
     t.comment(`${name}: ${plan.join(' | ')}`);
     t.ok(plan.some((d) => /SEARCH follows USING (COVERING )?INDEX|SEARCH follows USING PRIMARY KEY/.test(d)), `${name} searches an index`);
     t.notOk(plan.some((d) => /^SCAN follows/.test(d) || /TEMP B-TREE/.test(d)), `${name}: no scan, no sort`);
