@@ -109,7 +109,7 @@ const { values } = parseArgs({
     // Writes a V8 CPU profile of our server to bench/results/prof/ (open in Chrome DevTools).
     profile: { type: 'boolean', default: false },
     // After the heartbeat, stay connected this long (s), heartbeat again and measure memory once more: the
-    // steady state of idle connections (user actors leave memory LIVE_USER_ACTOR_IDLE_MS after their last message).
+    // steady state of idle connections.
     settle: { type: 'string', default: '0' },
   },
 });
@@ -433,14 +433,13 @@ async function snapshot(child: ChildProcess, guard: Guard, path: string): Promis
   console.error(`  written in ${(r.ms / 1000).toFixed(1)} s`);
 }
 
-/** Our server's own gauges (/metrics): open sockets, sessions, live user actors, journal commits (since start, warm-up included). */
+/** Our server's own gauges (/metrics): open sockets, sessions, journal commits (since start, warm-up included). */
 async function scrapeMetrics(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const get = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
   return {
     live_ws_connections: get(/^live_ws_connections (\d+)/m),
     live_sessions: get(/^live_sessions (\d+)/m),
-    live_actors_alive_user: get(/^live_actors_alive\{kind="user"\} (\d+)/m),
     // Journal commits (synchronous, on the event loop): how long the loop sat in them, in how many batches.
     journal_commit_seconds: round(get(/^live_journal_commit_seconds_sum ([\d.e+-]+)/m)),
     journal_commits: get(/^live_journal_commit_seconds_count (\d+)/m),

@@ -1,9 +1,16 @@
 import type { Role } from '../protocol/define.js';
 import type { Profile } from '../protocol/schemas.js';
+import type { UserRecord } from '../storage/users.js';
 import { ok, type Step } from './effects.js';
-import type { ActorDef } from './shell.js';
+import type { ActorDef, Journaled } from './shell.js';
 
-/** What the server remembers of a user across restarts. */
+/**
+ * Users were actors with journals in earlier builds; they are rows now
+ * (src/storage/users.ts). What is left here rebuilds such a journal once, at
+ * the first start of a newer build, so its users can become rows.
+ */
+
+/** What an earlier build remembered of a user across restarts. */
 export interface UserState {
   userId: number;
   role: Role | null;
@@ -81,3 +88,33 @@ export const userActor: ActorDef<UserState, UserMsg> = {
   initialState: initialUserState,
   reduce: reduceUser,
 };
+
+/** Where an earlier build's user journal is read from (the journal engine). */
+export interface UserJournal {
+  latestSnapshot(key: string): Promise<{ data: unknown; sequenceNumber: number } | undefined>;
+  events(key: string, offset: number): Array<{ data: unknown }>;
+}
+
+/** The user `key` (`user:<id>`) as its snapshot and journal tell it; undefined if they never logged in. */
+export async function recoverUser(journal: UserJournal, key: string): Promise<UserRecord | undefined> {
+  const snapshot = await journal.latestSnapshot(key);
+  let state = (snapshot?.data as UserState | undefined) ?? initialUserState(key.slice('user:'.length));
+  for (const e of journal.events(key, snapshot?.sequenceNumber ?? 0)) {
+    const { m, at } = e.data as Journaled<UserMsg>;
+    state = reduceUser(state, m, at).state;
+  }
+  if (state.role === null || state.latestSessionId === null) return undefined;
+  return {
+    userId: state.userId,
+    role: state.role,
+    profile: state.profile,
+    latestSessionId: state.latestSessionId,
+    logins: state.logins,
+    firstLoginAt: state.firstLoginAt ?? state.lastLoginAt ?? 0,
+    lastLoginAt: state.lastLoginAt ?? 0,
+    lastSeenAt: state.lastSeenAt,
+    // Snapshots of earlier builds may lack the fields.
+    invitesSeen: state.invitesSeen ?? 0,
+    bookingsSeen: state.bookingsSeen ?? 0,
+  };
+}

@@ -8,7 +8,7 @@ import { ActorRuntime } from '../actors/runtime.js';
 import { Singleton } from '../actors/singleton.js';
 import type { EffectPorts } from '../actors/effects.js';
 import { roomActor, topicOf, type RoomMsg, type RoomState } from '../actors/room.js';
-import { userActor, type UserMsg, type UserState } from '../actors/user.js';
+import { recoverUser } from '../actors/user.js';
 import { matchActor, type MatchMsg, type MatchState } from '../actors/match.js';
 import { talentActor, type TalentMsg, type TalentState } from '../actors/talent.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -28,6 +28,7 @@ import { PrivateShowStore } from '../storage/private-shows.js';
 import { RoomRegistry } from '../storage/room-registry.js';
 import { IntimacyStore } from '../storage/intimacy.js';
 import { TalentRequestStore } from '../storage/talents.js';
+import { SqliteUserStore } from '../storage/users.js';
 import { mountAdminRoutes } from './admin.js';
 import { Admission } from './admission.js';
 import { RoomChannels } from './channels.js';
@@ -76,7 +77,7 @@ export interface RunningServer {
     db: Database.Database;
     pushes: PushDeliverer;
     admission: Admission;
-    actorsAlive(): { user: number; room: number };
+    actorsAlive(): { room: number };
   };
   /** Stops accepting, closes sockets with 1012, flushes journals and snapshots. */
   close(): Promise<void>;
@@ -152,9 +153,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     targetMs: config.shedTargetMs,
     onShed: (what) => metrics.shed.inc({ what }),
   });
-  // A user actor is needed only for a login, a logout or a whoami: it leaves memory soon after, so a
-  // connected user costs no live actor (kept a little while, so a burst of requests recovers it once).
-  const users = new Directory<UserState, UserMsg>({ ...persistent, def: userActor, idleMs: config.userActorIdleMs });
+  // Users are rows, not actors: a connected user costs no live actor, and a lookup of an unknown id creates nothing.
+  const users = new SqliteUserStore(db, engine);
+  const usersImported = await users.importActorJournals((key) => recoverUser(engine, key));
   const rooms = new Directory<RoomState, RoomMsg>({
     ...persistent,
     def: roomActor({
@@ -224,7 +225,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
           roomService.sessionEnded(s.userId);
           matches.sessionEnded(s.userId);
         }
-        if (reason !== 'shutdown') users.tell(s.userId, { t: 'logout', sessionId: s.id });
+        if (reason !== 'shutdown') {
+          users.logout(s.userId, s.id, clock.now()).catch((err: unknown) => logger.error({ err, userId: s.userId, sessionId: s.id }, 'logout not stored'));
+        }
       },
     },
   });
@@ -327,17 +330,18 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const outboxPruner = new OutboxPruner({ store: outbox, commits: engine, clock, logger, keepMs: config.pushKeepDeliveredMs });
   metrics.sources = {
     sessions: () => sessions.size,
-    actors: () => ({ user: users.size, room: rooms.size, desk: desks.size, talent: talents.size, presence: 1 }),
+    actors: () => ({ room: rooms.size, desk: desks.size, talent: talents.size, presence: 1 }),
     outbox: () => outbox.backlog(0),
   };
 
   // Deadline timers are armed from the index (holders recover when due); open rooms come back before traffic does.
   const woken = {
-    deadlines: users.armFromIndex() + rooms.armFromIndex() + desks.armFromIndex() + matches.armFromIndex() + talents.armFromIndex(),
+    deadlines: rooms.armFromIndex() + desks.armFromIndex() + matches.armFromIndex() + talents.armFromIndex(),
     openRooms: roomService.wakeOpenRooms(),
     privateShows: privateShows.wake(),
   };
   if (woken.deadlines || woken.openRooms || woken.privateShows) logger.info(woken, 'deadlines armed and open rooms woken after start');
+  if (usersImported) logger.info({ users: usersImported }, 'user journals of an earlier build moved to the users table');
 
   let ready = false;
   app.ws(
@@ -355,8 +359,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       roomFramesSince: (topic, seq) => channels.since(topic, seq),
       isReady: () => ready,
       banned: (userId) => moderation.banOf(userId, 'account')?.reason,
-      // An accepted login is never shed nor timed out: it waits for its journal write (see Admission).
-      login: (s) => users.ask(s.userId, { t: 'login', sessionId: s.id, role: s.role, profile: s.profile }, { shed: false, timeoutMs: Infinity }),
+      // An accepted login is never shed nor timed out: it waits for its row's commit (see Admission).
+      login: (s) => users.login(s.userId, s.id, s.role, s.profile, clock.now()),
     }),
   );
   mountAdminRoutes(app, {
@@ -373,7 +377,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   ).catch(async (err: unknown) => {
     // Nothing was served: release the database (and its lock) before giving up.
     roomService.close();
-    await Promise.all([users.close(), rooms.close(), desks.close(), matches.close(), talents.close()]);
+    await Promise.all([rooms.close(), desks.close(), matches.close(), talents.close()]);
     runtime.shutdown();
     engine.close();
     db.close();
@@ -399,7 +403,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       pushDeliverer.close();
       outboxPruner.close();
       channels.flushAll();
-      await Promise.all([users.close(), rooms.close(), desks.close(), matches.close(), talents.close()]);
+      await Promise.all([rooms.close(), desks.close(), matches.close(), talents.close()]);
       runtime.shutdown();
       await engine.flush();
       engine.close();
@@ -408,5 +412,5 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       logger.info('stopped');
     })());
 
-  return { port, metrics, sessions, close, internals: { db, pushes: pushDeliverer, admission, actorsAlive: () => ({ user: users.size, room: rooms.size }) } };
+  return { port, metrics, sessions, close, internals: { db, pushes: pushDeliverer, admission, actorsAlive: () => ({ room: rooms.size }) } };
 }

@@ -3,7 +3,7 @@ import { bookingView } from '../actors/desk-bookings.js';
 import type { showView } from '../actors/desk-show.js';
 import type { DeskMsg, DeskState } from '../actors/desk.js';
 import type { Directory } from '../actors/directory.js';
-import type { UserMsg, UserState } from '../actors/user.js';
+import type { UserStore } from '../storage/users.js';
 import type { Clock } from '../clock.js';
 import type { Role } from '../protocol/define.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -34,7 +34,7 @@ export class Bookings {
       clock: Clock;
       logger: Logger;
       desks: Directory<DeskState, DeskMsg>;
-      users: Directory<UserState, UserMsg>;
+      users: UserStore;
       store: BookingStore;
       sessions: SessionRegistry;
       lanes: Lanes;
@@ -51,8 +51,8 @@ export class Bookings {
   async create(me: Session, targetId: number, startsAt: number, durationMin: number): Promise<BookingReply> {
     const { users, desks } = this.deps;
     if (targetId === me.userId) throw new ProtocolError('BAD_PARAMETER', 'you cannot book yourself');
-    const target = await users.ask<UserState>(targetId, { t: 'get' });
-    if (target.role === null) throw new ProtocolError('USER_NOT_FOUND', `user ${targetId} is unknown`);
+    const target = users.get(targetId);
+    if (!target) throw new ProtocolError('USER_NOT_FOUND', `user ${targetId} is unknown`);
     if (target.role === me.role) throw new ProtocolError('BAD_PARAMETER', `user ${targetId} is not a ${me.role === 'viewer' ? 'host' : 'viewer'}`);
     const other = { userId: targetId, profile: this.deps.sessions.ofUser(targetId)?.profile ?? target.profile };
     const [host, viewer] = me.role === 'host' ? [me, other] : [other, me];
@@ -98,13 +98,12 @@ export class Bookings {
     const { store, users, config } = this.deps;
     const { total, rows } = store.page(me.userId, me.role, state, page, pageSize);
     const received = rows.filter((r) => state === 'pending' && (r.from === 'viewer' ? r.hostId : r.viewerId) === me.userId);
-    if (received.length) await users.ask(me.userId, { t: 'seen', list: 'bookingsSeen', upto: Math.max(...received.map((r) => r.id)) });
+    if (received.length) await users.seen(me.userId, 'bookingsSeen', Math.max(...received.map((r) => r.id)));
     return { total, bookings: rows.map((r) => bookingView(r, me.userId, config.bookingJudgeMs)) };
   }
 
   async count(userId: number, role: Role): Promise<{ total: number; unread: number }> {
-    const user = await this.deps.users.ask<UserState>(userId, { t: 'get' });
-    return this.deps.store.receivedCount(userId, role, user.bookingsSeen ?? 0);
+    return this.deps.store.receivedCount(userId, role, this.deps.users.get(userId)?.bookingsSeen ?? 0);
   }
 
   /** After a fresh login: the pending count, when there is something to tell (it follows the welcome). */

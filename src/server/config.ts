@@ -71,7 +71,6 @@ export const CONFIG_VARS = {
   resumeGraceMs: spec('LIVE_RESUME_GRACE_MS', '30000', 'how long a dropped session can be resumed with its missed pushes', int(0, 3_600_000)),
   resumeBuffer: spec('LIVE_RESUME_BUFFER', '256', 'pushes kept per session for resume', int(1, 100_000)),
   actorIdleMs: spec('LIVE_ACTOR_IDLE_MS', '300000', 'passivate a room actor idle this long', int(1000, 86_400_000)),
-  userActorIdleMs: spec('LIVE_USER_ACTOR_IDLE_MS', '10000', 'passivate a user actor idle this long (it is needed only for logins, logouts and whoami)', int(1000, 86_400_000)),
   snapshotEvery: spec('LIVE_SNAPSHOT_EVERY', '100', 'snapshot an actor after this many journaled messages', int(1, 1_000_000)),
   askTimeoutMs: spec('LIVE_ASK_TIMEOUT_MS', '5000', 'longest wait for an actor to answer a request', int(100, 120_000)),
   maxInflight: spec('LIVE_MAX_INFLIGHT', '5000', 'most requests in flight server-wide; past it BUSY (908), except users with nothing else in flight (up to twice this)', int(1, 1_000_000)),

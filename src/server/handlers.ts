@@ -1,7 +1,6 @@
-import type { Directory } from '../actors/directory.js';
 import type { PresenceMsg, PresenceState } from '../actors/presence.js';
 import type { Singleton } from '../actors/singleton.js';
-import type { UserMsg, UserState } from '../actors/user.js';
+import type { UserStore } from '../storage/users.js';
 import type { Clock } from '../clock.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { ReplyOf, RequestOf } from '../protocol/define.js';
@@ -35,7 +34,7 @@ export interface RequestContext {
 export interface HandlerDeps {
   config: Config;
   clock: Clock;
-  users: Directory<UserState, UserMsg>;
+  users: UserStore;
   presence: Singleton<PresenceState, PresenceMsg>;
   roomService: RoomService;
   privateShows: PrivateShows;
@@ -75,14 +74,15 @@ export function createHandlers(deps: HandlerDeps): Handlers {
   return {
     'session.ping': async () => ({ now: clock.now() }),
     'session.whoami': async ({ session }) => {
-      const user = await users.ask<UserState>(session.userId, { t: 'get' });
+      // The welcome went out after the login's row committed: the row is there.
+      const user = users.get(session.userId);
       return {
         userId: session.userId,
         role: session.role,
         profile: session.profile,
         sessionId: session.id,
-        latestSessionId: user.latestSessionId,
-        logins: user.logins,
+        latestSessionId: user?.latestSessionId ?? session.id,
+        logins: user?.logins ?? 1,
       };
     },
     'presence.query': async (_ctx, d) => presence.ask({ t: 'query', userIds: distinct(d.userIds) }),

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { Directory } from '../actors/directory.js';
-import type { UserMsg, UserState } from '../actors/user.js';
+import type { UserStore } from '../storage/users.js';
 import type { Clock } from '../clock.js';
 import type { ReplyOf, RequestOf } from '../protocol/define.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -33,7 +32,7 @@ export class Messages {
       logger: Logger;
       store: MessageStore;
       sessions: SessionRegistry;
-      users: Directory<UserState, UserMsg>;
+      users: UserStore;
       /** Durable writes of another module riding each stored message's commit (the push outbox), with the sender as pushed. */
       withMessage?: (message: Parameters<WithMessage>[0], from: { userId: number; profile: Profile }) => void;
     },
@@ -53,8 +52,7 @@ export class Messages {
     if (!this.rate.take(me.userId, cmd.at)) throw new ProtocolError('RATE_LIMITED', `at most ${config.messagePerMin} messages per minute`);
     // The first message to someone needs them to exist (logged in once), as a booking does; later ones find the conversation.
     if (store.conversationBetween(me.userId, d.userId) === undefined) {
-      const peer = await this.deps.users.ask<UserState>(d.userId, { t: 'get' });
-      if (peer.role === null) throw new ProtocolError('USER_NOT_FOUND', `user ${d.userId} is unknown`);
+      if (!this.deps.users.get(d.userId)) throw new ProtocolError('USER_NOT_FOUND', `user ${d.userId} is unknown`);
     }
     const withMessage = this.deps.withMessage;
     const from = { userId: me.userId, profile: me.profile };

@@ -6,7 +6,7 @@ import type { Directory } from '../actors/directory.js';
 import type { DomainEvent } from '../actors/effects.js';
 import type { PresenceMsg, PresenceState } from '../actors/presence.js';
 import type { Singleton } from '../actors/singleton.js';
-import type { UserMsg, UserState } from '../actors/user.js';
+import type { UserStore } from '../storage/users.js';
 import type { Clock } from '../clock.js';
 import type { Role } from '../protocol/define.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -39,7 +39,7 @@ export class PrivateShows {
       clock: Clock;
       logger: Logger;
       desks: Directory<DeskState, DeskMsg>;
-      users: Directory<UserState, UserMsg>;
+      users: UserStore;
       store: PrivateShowStore;
       sessions: SessionRegistry;
       presence: Singleton<PresenceState, PresenceMsg>;
@@ -163,13 +163,12 @@ export class PrivateShows {
     const { store, clock, users } = this.deps;
     const { total, rows } = store.pendingPage(me.userId, me.role, clock.now(), page, pageSize);
     const received = rows.filter((r) => (r.from === 'viewer' ? r.hostId : r.viewerId) === me.userId);
-    if (received.length) await users.ask(me.userId, { t: 'seen', list: 'invitesSeen', upto: Math.max(...received.map((r) => r.id)) });
+    if (received.length) await users.seen(me.userId, 'invitesSeen', Math.max(...received.map((r) => r.id)));
     return { total, invites: rows.map((r) => inviteView(r, me.userId)) };
   }
 
   async count(userId: number, role: Role): Promise<{ total: number; unread: number }> {
-    const user = await this.deps.users.ask<UserState>(userId, { t: 'get' });
-    return this.deps.store.receivedCount(userId, role, this.deps.clock.now(), user.invitesSeen ?? 0);
+    return this.deps.store.receivedCount(userId, role, this.deps.clock.now(), this.deps.users.get(userId)?.invitesSeen ?? 0);
   }
 
   /** After a fresh login: the pending count, when there is something to tell (it follows the welcome). */

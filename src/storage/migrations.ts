@@ -319,6 +319,23 @@ export const migrations: readonly Migration[] = [
     description: 'delivered outbox items are found by age (they are deleted LIVE_PUSH_KEEP_DELIVERED_MS after delivery)',
     sql: `CREATE INDEX outbox_delivered ON outbox (updated_at) WHERE status = 'delivered';`,
   },
+  {
+    description: 'users as rows written through the group commit (they were user actors with journals)',
+    sql: `
+      CREATE TABLE users (
+        user_id           INTEGER PRIMARY KEY,
+        role              TEXT    NOT NULL,
+        profile           TEXT    NOT NULL,
+        latest_session_id TEXT    NOT NULL,
+        logins            INTEGER NOT NULL,
+        first_login_at    INTEGER NOT NULL,
+        last_login_at     INTEGER NOT NULL,
+        last_seen_at      INTEGER,
+        invites_seen      INTEGER NOT NULL DEFAULT 0,
+        bookings_seen     INTEGER NOT NULL DEFAULT 0
+      );
+    `,
+  },
 ];
 
 export const schemaVersion = migrations.length;

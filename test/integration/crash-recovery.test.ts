@@ -2,27 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import type { Journaled } from '../../src/actors/shell.js';
-import { reduceUser, initialUserState, type UserMsg, type UserState } from '../../src/actors/user.js';
 import { LiveClient } from '../../src/client/index.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { SqliteJournalEngine } from '../../src/storage/journal-engine.js';
+import { SqliteUserStore, type UserRecord } from '../../src/storage/users.js';
 import { exited, spawnServer } from '../helpers/child.js';
 import { mint } from '../helpers/server.js';
 
-/** The user's state as storage alone has it: latest snapshot, then the journal tail. */
-async function storedUser(dbPath: string, userId: number): Promise<UserState> {
+/** The user's row as storage alone has it. */
+function storedUser(dbPath: string, userId: number): UserRecord | undefined {
   const db = openDatabase({ path: dbPath, synchronous: 'FULL' });
   try {
-    const engine = new SqliteJournalEngine(db);
-    const key = `user:${userId}`;
-    const snapshot = await engine.latestSnapshot(key);
-    let state = (snapshot?.data as UserState | undefined) ?? initialUserState(String(userId));
-    for (const e of engine.events(key, snapshot?.sequenceNumber ?? 0)) {
-      const { m, at } = e.data as Journaled<UserMsg>;
-      state = reduceUser(state, m, at).state;
-    }
-    return state;
+    return new SqliteUserStore(db, new SqliteJournalEngine(db)).get(userId);
   } finally {
     db.close();
   }
@@ -43,15 +34,15 @@ t.test('kill -9, restart on the same database: user state is recovered', async (
   first.child.kill('SIGKILL');
   t.match(await exited(first.child), { signal: 'SIGKILL' });
 
-  const stored = await storedUser(env.LIVE_DB_PATH, 42);
-  t.equal(stored.latestSessionId, last!.sessionId, 'the acknowledged latest session id is on disk');
-  t.equal(stored.logins, 3);
+  const stored = storedUser(env.LIVE_DB_PATH, 42);
+  t.equal(stored?.latestSessionId, last!.sessionId, 'the acknowledged latest session id is on disk');
+  t.equal(stored?.logins, 3);
 
   const second = await spawnServer(env);
   t.teardown(() => void second.child.kill('SIGKILL'));
   const again = await LiveClient.connect(second.url, { token: await mint(42, 'host') });
   const me = await again.request('session.whoami', {});
-  t.equal(me.logins, 4, 'the recovered actor continued from 3 logins');
+  t.equal(me.logins, 4, 'the stored row continued from 3 logins');
   t.equal(me.latestSessionId, again.sessionId);
   t.match(me.profile, { nickname: 'user42' });
 
@@ -59,5 +50,5 @@ t.test('kill -9, restart on the same database: user state is recovered', async (
   const closed = await again.whenClosed();
   t.equal(closed.code, 1012, 'SIGTERM closes sockets with "server restarting"');
   t.match(await exited(second.child), { code: 0 });
-  t.equal((await storedUser(env.LIVE_DB_PATH, 42)).logins, 4);
+  t.equal(storedUser(env.LIVE_DB_PATH, 42)?.logins, 4);
 });

@@ -17,10 +17,11 @@ t.test('health, readiness and Prometheus metrics', async (t) => {
   const text = await res.text();
   t.match(text, /^live_ws_connections 1$/m);
   t.match(text, /^live_sessions 1$/m);
-  t.match(text, /^live_actors_alive\{kind="user"\} 1$/m);
+  t.match(text, /^live_actors_alive\{kind="room"\} 0$/m);
+  t.notMatch(text, /kind="user"/, 'a logged-in user costs no actor');
   t.match(text, /^live_messages_in_total 2$/m);
   t.match(text, /^live_errors_total\{code="901"\} 1$/m);
-  t.match(text, /^live_journal_commit_seconds_count [1-9]/m, 'the login was journaled and timed');
+  t.match(text, /^live_journal_commit_seconds_count [1-9]/m, 'the login was committed and timed');
   t.equal((await fetch(`${ts.http}/nope`)).status, 404);
 });
 

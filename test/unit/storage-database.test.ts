@@ -78,7 +78,7 @@ t.test('migrations: versioned, idempotent on reopen, schema present', async (t) 
   t.same(tables, [
     'actor_deadlines', 'backpack_items', 'bans', 'blocks', 'bookings', 'conversation_members', 'conversations', 'follows', 'gifts', 'intimacy', 'invites', 'journal',
     'ledger_accounts', 'ledger_entries', 'ledger_transfers', 'messages', 'outbox', 'rooms', 'shows', 'snapshots', 'sqlite_sequence',
-    'talent_requests', 'vehicles_in_use', 'viewer_spend',
+    'talent_requests', 'users', 'vehicles_in_use', 'viewer_spend',
   ]);
   t.equal(db.prepare('SELECT count(*) FROM journal').pluck().get(), 1, 'data kept across reopen');
   const row = db.prepare("SELECT tags, deleted FROM journal WHERE key = 'k'").get();
