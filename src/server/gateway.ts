@@ -51,6 +51,7 @@ export interface GatewayDeps {
 /** The `/ws` route: authenticate at upgrade, then decode → validate → rate-limit → handle → reply. */
 export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
   const { config, clock, logger, metrics, sessions, admission, lanes, batcher } = deps;
+  const outlets: OutletDeps = { logger, metrics, batcher };
 
   const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
     const headers = {
@@ -99,38 +100,7 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
   const open = (ws: WebSocket<SocketData>) => {
     const data = ws.getUserData();
     metrics.connections.inc();
-    const conn: Conn & Outlet = {
-      frames: null,
-      // Frames leave in one write per socket and turn (see FrameBatcher).
-      send: (frame) => {
-        if (data.closed) return;
-        metrics.messagesOut.inc();
-        batcher.queue(conn, frame);
-      },
-      write: (frames) => {
-        if (data.closed) return;
-        let dropped = false;
-        ws.cork(() => {
-          // 2 = dropped: the client stopped reading and its buffer passed maxBackpressure.
-          for (let i = 0; i < frames.length && !dropped; i++) dropped = ws.send(frames[i]!, true) === 2;
-        });
-        if (dropped) {
-          logger.warn({ userId: data.identity.userId, buffered: ws.getBufferedAmount() }, 'closing a client that does not read');
-          metrics.error(CLOSE_CODES.BACKPRESSURE.code);
-          conn.end(CLOSE_CODES.BACKPRESSURE.code, CLOSE_CODES.BACKPRESSURE.reason);
-        }
-      },
-      // The session's topics are the socket's subscriptions (SessionRegistry keeps them in step).
-      subscribed: (topic) => data.session?.topics.has(topic) === true,
-      end: (code, reason) => {
-        if (data.closed) return;
-        batcher.flush(conn);
-        data.closed = true;
-        ws.end(code, reason);
-      },
-      subscribe: (topic) => void (data.closed || ws.subscribe(topic)),
-      unsubscribe: (topic) => void (data.closed || ws.unsubscribe(topic)),
-    };
+    const conn = new SocketConn(ws, data, outlets);
     data.conn = conn;
     const { session, resumed, resync } = sessions.open(data.identity, data.conn, data.resume);
     data.session = session;
@@ -160,6 +130,7 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
       );
       sessions.activate(session, since);
       for (const frame of room?.frames ?? []) data.conn.send(frame);
+      data.resume = undefined;
     };
     if (resumed) {
       welcome();
@@ -169,7 +140,11 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
     data.ready = deps.login(session).then(welcome, (err) => {
       logger.error({ ...ids, err }, 'login could not be recorded; closing');
       data.conn.end(CLOSE_CODES.INTERNAL_ERROR.code, CLOSE_CODES.INTERNAL_ERROR.reason);
-    }).finally(() => admission.loginDone());
+    }).finally(() => {
+      admission.loginDone();
+      // Later requests need not wait on the login's chain (nor keep it alive).
+      data.ready = READY;
+    });
   };
 
   /** The room pushes a resuming client missed, when it says which it saw last (`room_seq`). */
@@ -266,6 +241,70 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
 }
 
 const GONE = new Error('connection closed');
+const READY = Promise.resolve();
+
+interface OutletDeps {
+  logger: Logger;
+  metrics: Metrics;
+  batcher: FrameBatcher;
+}
+
+/**
+ * A session's socket. A class, not an object of closures: its methods live
+ * once on the prototype, so a connection costs a few fields instead of a
+ * closure and its context per method (it is held for every open socket).
+ */
+class SocketConn implements Conn, Outlet {
+  /** Frames queued in this turn (see FrameBatcher). */
+  frames: Uint8Array[] | null = null;
+
+  constructor(
+    private readonly ws: WebSocket<SocketData>,
+    private readonly data: Omit<SocketData, 'conn'>,
+    private readonly out: OutletDeps,
+  ) {}
+
+  /** Frames leave in one write per socket and turn (see FrameBatcher). */
+  send(frame: Uint8Array): void {
+    if (this.data.closed) return;
+    this.out.metrics.messagesOut.inc();
+    this.out.batcher.queue(this, frame);
+  }
+
+  write(frames: Uint8Array[]): void {
+    if (this.data.closed) return;
+    let dropped = false;
+    this.ws.cork(() => {
+      // 2 = dropped: the client stopped reading and its buffer passed maxBackpressure.
+      for (let i = 0; i < frames.length && !dropped; i++) dropped = this.ws.send(frames[i]!, true) === 2;
+    });
+    if (dropped) {
+      this.out.logger.warn({ userId: this.data.identity.userId, buffered: this.ws.getBufferedAmount() }, 'closing a client that does not read');
+      this.out.metrics.error(CLOSE_CODES.BACKPRESSURE.code);
+      this.end(CLOSE_CODES.BACKPRESSURE.code, CLOSE_CODES.BACKPRESSURE.reason);
+    }
+  }
+
+  /** The session's topics are the socket's subscriptions (SessionRegistry keeps them in step). */
+  subscribed(topic: string): boolean {
+    return this.data.session?.topics.has(topic) === true;
+  }
+
+  end(code: number, reason: string): void {
+    if (this.data.closed) return;
+    this.out.batcher.flush(this);
+    this.data.closed = true;
+    this.ws.end(code, reason);
+  }
+
+  subscribe(topic: string): void {
+    if (!this.data.closed) this.ws.subscribe(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.data.closed) this.ws.unsubscribe(topic);
+  }
+}
 // Refusals on the hot path of an overload are built once (an Error captures a stack trace).
 const SHED_ERR = new ProtocolError('BUSY', 'too many requests in the server').toWire();
 const RATE_LIMITED_ERR = new ProtocolError('RATE_LIMITED').toWire();
