@@ -112,7 +112,7 @@ export class LiveClient {
   }
 
   /** Resolves with the next push of this op (rejects after timeoutMs). */
-  next<K extends PushName>(op: K, timeoutMs = 5000): Promise<PushDataOf<Pushes[K]>> {
+  next<K extends PushName>(op: K, timeoutMs = 10_000): Promise<PushDataOf<Pushes[K]>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => (off(), reject(new Error(`no ${op} within ${timeoutMs} ms`))), timeoutMs);
       const off = this.on(op, (d) => {

@@ -28,7 +28,7 @@ export interface TestServer {
 }
 
 /** Resolves once `cond()` holds, checking after each turn of the event loop; fails after timeoutMs. */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -37,7 +37,7 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 500
 }
 
 /** Runs `probe` (a request, say) again and again until `ok` holds for its result; fails after timeoutMs. */
-export async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 5000): Promise<T> {
+export async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch((err: unknown) => err as T);
