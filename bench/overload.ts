@@ -38,7 +38,7 @@
  * Load: --conns connections (viewers) spread over --rooms rooms, each opened
  * by its host; step k's requests go round-robin over the connections, the op
  * chosen by --mix (weights):
- *   whoami   session.whoami  → the caller's user actor (many actors)
+ *   whoami   session.whoami  → the caller's users row (a primary-key read; no actor)
  *   viewers  room.viewers    → the room actor of the caller's room, page 1 of 20 (a few hot actors)
  *   presence presence.query  → the single presence actor, 20 user ids (one global actor)
  *   ping     session.ping    → no actor (the gateway alone), not in the default mix
