@@ -100,7 +100,7 @@ async function startOurs(dbDir: string): Promise<Running> {
     ...(O.RAISE_RATE_LIMIT ? { LIVE_RATE_PER_S: '100000', LIVE_RATE_BURST: '100000' } : {}),
     ...O.EXTRA_ENV,
   };
-  const started = await startProcess(ourEntry, env, [], { onStdoutLine: serverLog.onLine });
+  const started = await startProcess(ourEntry, env, O.values.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/prof')}`] : [], { onStdoutLine: serverLog.onLine });
   const { child, port } = started;
   procLogs = started.logs;
   const exited = track(child, 'live-room-server');

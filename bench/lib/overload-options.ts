@@ -26,6 +26,8 @@ export const { values } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     server: { type: 'string' },
     out: { type: 'string' },
+    // Writes a V8 CPU profile of our server to bench/results/prof/ (open in Chrome DevTools).
+    profile: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -34,7 +36,7 @@ if (values.help) {
     'npx tsx bench/overload.ts [--capacity N | --ramp-start 500 --ramp-factor 1.25 --ramp-seconds 3 --p99-ms 100]\n' +
       '  [--steps 0.5,1,1.5,2,3,4] [--seconds 10] [--warmup 1] [--conns 400] [--rooms 10] [--mix whoami:5,viewers:3,presence:2]\n' +
       '  [--timeout 10000] [--recover 30] [--bystander-ms 100] [--targets ours,bare] [--rate-limit raise|default]\n' +
-      '  [--env LIVE_X=1 ...] [--server path/to/built/main.js] [--out file.json]\n' +
+      '  [--env LIVE_X=1 ...] [--server path/to/built/main.js] [--out file.json] [--profile]\n' +
       'See the comment at the top of bench/overload.ts.',
   );
   process.exit(0);
