@@ -92,7 +92,7 @@ export const userActor: ActorDef<UserState, UserMsg> = {
 /** Where an earlier build's user journal is read from (the journal engine). */
 export interface UserJournal {
   latestSnapshot(key: string): Promise<{ data: unknown; sequenceNumber: number } | undefined>;
-  events(key: string, offset: number): Array<{ data: unknown }>;
+  events(key: string, offset: number): Array<{ data: unknown; isDeleted?: boolean }>;
 }
 
 /** The user `key` (`user:<id>`) as its snapshot and journal tell it; undefined if they never logged in. */
@@ -100,6 +100,8 @@ export async function recoverUser(journal: UserJournal, key: string): Promise<Us
   const snapshot = await journal.latestSnapshot(key);
   let state = (snapshot?.data as UserState | undefined) ?? initialUserState(key.slice('user:'.length));
   for (const e of journal.events(key, snapshot?.sequenceNumber ?? 0)) {
+    // As nact's own recovery does.
+    if (e.isDeleted) continue;
     const { m, at } = e.data as Journaled<UserMsg>;
     state = reduceUser(state, m, at).state;
   }

@@ -155,7 +155,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   // Users are rows, not actors: a connected user costs no live actor, and a lookup of an unknown id creates nothing.
   const users = new SqliteUserStore(db, engine);
-  const usersImported = await users.importActorJournals((key) => recoverUser(engine, key));
+  const usersImported = await users.importActorJournals(
+    (key) => recoverUser(engine, key),
+    (key, err) => logger.error({ key, err }, 'a user journal of an earlier build could not be read; left in place'),
+  );
   const rooms = new Directory<RoomState, RoomMsg>({
     ...persistent,
     def: roomActor({
@@ -341,7 +344,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     privateShows: privateShows.wake(),
   };
   if (woken.deadlines || woken.openRooms || woken.privateShows) logger.info(woken, 'deadlines armed and open rooms woken after start');
-  if (usersImported) logger.info({ users: usersImported }, 'user journals of an earlier build moved to the users table');
+  if (usersImported.users || usersImported.failed) logger.info(usersImported, 'user journals of an earlier build moved to the users table');
 
   let ready = false;
   app.ws(

@@ -254,7 +254,7 @@ interface OutletDeps {
  * once on the prototype, so a connection costs a few fields instead of a
  * closure and its context per method (it is held for every open socket).
  */
-class SocketConn implements Conn, Outlet {
+export class SocketConn implements Conn, Outlet {
   /** Frames queued in this turn (see FrameBatcher). */
   frames: Uint8Array[] | null = null;
 
@@ -293,6 +293,8 @@ class SocketConn implements Conn, Outlet {
   end(code: number, reason: string): void {
     if (this.data.closed) return;
     this.out.batcher.flush(this);
+    // The flush may have closed the socket itself (a client over the backpressure limit).
+    if (this.data.closed) return;
     this.data.closed = true;
     this.ws.end(code, reason);
   }

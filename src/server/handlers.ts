@@ -74,15 +74,15 @@ export function createHandlers(deps: HandlerDeps): Handlers {
   return {
     'session.ping': async () => ({ now: clock.now() }),
     'session.whoami': async ({ session }) => {
-      // The welcome went out after the login's row committed: the row is there.
+      // The welcome went out after the login's row committed, so the row is there (null / 0 if it were not).
       const user = users.get(session.userId);
       return {
         userId: session.userId,
         role: session.role,
         profile: session.profile,
         sessionId: session.id,
-        latestSessionId: user?.latestSessionId ?? session.id,
-        logins: user?.logins ?? 1,
+        latestSessionId: user?.latestSessionId ?? null,
+        logins: user?.logins ?? 0,
       };
     },
     'presence.query': async (_ctx, d) => presence.ask({ t: 'query', userIds: distinct(d.userIds) }),

@@ -51,9 +51,20 @@ export const USER_SQL = {
   logout: 'UPDATE users SET last_seen_at = ? WHERE user_id = ? AND latest_session_id = ?',
   invitesSeen: 'UPDATE users SET invites_seen = ? WHERE user_id = ? AND invites_seen < ?',
   bookingsSeen: 'UPDATE users SET bookings_seen = ? WHERE user_id = ? AND bookings_seen < ?',
-  insert: `INSERT OR IGNORE INTO users
+  /** A user from an earlier build's journal; a row already there keeps whichever login is newer, and the larger counts and marks. */
+  merge: `INSERT INTO users
              (user_id, role, profile, latest_session_id, logins, first_login_at, last_login_at, last_seen_at, invites_seen, bookings_seen)
-           VALUES (@userId, @role, @profile, @latestSessionId, @logins, @firstLoginAt, @lastLoginAt, @lastSeenAt, @invitesSeen, @bookingsSeen)`,
+           VALUES (@userId, @role, @profile, @latestSessionId, @logins, @firstLoginAt, @lastLoginAt, @lastSeenAt, @invitesSeen, @bookingsSeen)
+           ON CONFLICT (user_id) DO UPDATE SET
+             role = CASE WHEN excluded.last_login_at > last_login_at THEN excluded.role ELSE role END,
+             profile = CASE WHEN excluded.last_login_at > last_login_at THEN excluded.profile ELSE profile END,
+             latest_session_id = CASE WHEN excluded.last_login_at > last_login_at THEN excluded.latest_session_id ELSE latest_session_id END,
+             logins = max(logins, excluded.logins),
+             first_login_at = min(first_login_at, excluded.first_login_at),
+             last_login_at = max(last_login_at, excluded.last_login_at),
+             last_seen_at = coalesce(max(last_seen_at, excluded.last_seen_at), last_seen_at, excluded.last_seen_at),
+             invites_seen = max(invites_seen, excluded.invites_seen),
+             bookings_seen = max(bookings_seen, excluded.bookings_seen)`,
 } as const;
 
 interface UserRow {
@@ -111,11 +122,16 @@ export class SqliteUserStore implements UserStore {
 
   /**
    * Databases written by earlier builds kept users as `user:<id>` actor journals. Each such
-   * user, as `recover` rebuilds it from its snapshot and journal, becomes a row, and its journal
-   * and snapshots go, in one transaction per user (run at start, before anything is served).
-   * Returns how many users were moved.
+   * user, as `recover` rebuilds it from its snapshot and journal, becomes a row (merged with a row
+   * already there: the newer login wins, counts and marks keep the larger), and its journal and
+   * snapshots go. Run at start, before anything is served, IMPORT_CHUNK users per transaction, so
+   * a crash midway leaves each user either moved or still in its journal, and a restart goes on.
+   * A journal that cannot be read is left in place and reported through `failed`; the others move.
    */
-  async importActorJournals(recover: (key: string) => Promise<UserRecord | undefined>): Promise<number> {
+  async importActorJournals(
+    recover: (key: string) => Promise<UserRecord | undefined>,
+    failed: (key: string, err: unknown) => void,
+  ): Promise<{ users: number; failed: number }> {
     const keys = this.db
       .prepare(
         `SELECT key FROM journal WHERE key >= 'user:' AND key < 'user;'
@@ -125,12 +141,31 @@ export class SqliteUserStore implements UserStore {
       .all() as string[];
     const dropJournal = this.db.prepare('DELETE FROM journal WHERE key = ?');
     const dropSnapshots = this.db.prepare('DELETE FROM snapshots WHERE key = ?');
-    const move = this.db.transaction((key: string, record: UserRecord | undefined) => {
-      if (record) this.st.insert.run({ ...record, profile: JSON.stringify(record.profile) });
-      dropJournal.run(key);
-      dropSnapshots.run(key);
+    const move = this.db.transaction((chunk: Array<[string, UserRecord | undefined]>) => {
+      for (const [key, record] of chunk) {
+        if (record) this.st.merge.run({ ...record, profile: JSON.stringify(record.profile) });
+        dropJournal.run(key);
+        dropSnapshots.run(key);
+      }
     });
-    for (const key of keys) move(key, await recover(key));
-    return keys.length;
+    const out = { users: 0, failed: 0 };
+    for (let i = 0; i < keys.length; i += IMPORT_CHUNK) {
+      const chunk: Array<[string, UserRecord | undefined]> = [];
+      for (const key of keys.slice(i, i + IMPORT_CHUNK)) {
+        try {
+          const record = await recover(key);
+          chunk.push([key, record]);
+          if (record) out.users++;
+        } catch (err) {
+          out.failed++;
+          failed(key, err);
+        }
+      }
+      move(chunk);
+    }
+    return out;
   }
 }
+
+/** Users moved from earlier builds' journals per transaction (one fsync each). */
+const IMPORT_CHUNK = 1000;

@@ -62,3 +62,33 @@ t.test('flush writes one socket now (before it is closed); flushAll writes every
   await nextTurn();
   t.equal(a.writes.length + c.writes.length, 2, 'nothing written twice');
 });
+
+t.test('a socket ended while its queued frames overflow its buffer is ended once', async (t) => {
+  const { pino } = await import('pino');
+  const { SocketConn } = await import('../../src/server/gateway.js');
+  // As uWS: a second end() of a closed socket throws.
+  const ws = {
+    ends: [] as number[],
+    cork: (cb: () => void) => cb(),
+    send: () => 2, // dropped: over maxBackpressure
+    end(code: number) {
+      if (this.ends.length) throw new Error('Invalid access of closed uWS.WebSocket/SSLWebSocket.');
+      this.ends.push(code);
+    },
+    getBufferedAmount: () => 1 << 20,
+    subscribe: () => true,
+    unsubscribe: () => true,
+  };
+  const data = { identity: { userId: 1 }, session: null, closed: false };
+  const errors: number[] = [];
+  const metrics = { messagesOut: { inc: () => {} }, error: (code: number) => void errors.push(code) };
+  const conn = new SocketConn(ws as never, data as never, { logger: pino({ level: 'silent' }), metrics: metrics as never, batcher: new FrameBatcher() });
+  conn.send(frame('a reply'));
+  t.doesNotThrow(() => conn.end(4711, 'kicked'));
+  t.same(ws.ends, [4908], 'closed once, for the backpressure its flush ran into');
+  t.same(errors, [4908]);
+  t.equal(data.closed, true);
+  conn.send(frame('later'));
+  conn.end(4711, 'kicked');
+  t.same(ws.ends, [4908], 'nothing more on a closed socket');
+});

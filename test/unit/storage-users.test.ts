@@ -55,6 +55,25 @@ t.test('a logout of a replaced session changes nothing; of the latest, it is the
   t.equal(users.get(8), undefined, 'no row for a user who never logged in');
 });
 
+t.test('in the order the server makes them (the replaced session ends, then the new login), in one commit', async (t) => {
+  const db = openDatabase({ path: ':memory:', synchronous: 'FULL' });
+  let queue: CommitWork[] = [];
+  const users = new SqliteUserStore(db, { submit: (w) => void queue.push(w) });
+  const commitAll = () => {
+    const batch = queue;
+    queue = [];
+    db.transaction(() => batch.forEach((w) => w.apply()))();
+    batch.forEach((w) => w.done());
+  };
+  const first = users.login(7, 's1', 'viewer', profile, 1000);
+  commitAll();
+  await first;
+  const both = Promise.all([users.logout(7, 's1', 2000), users.login(7, 's2', 'viewer', profile, 2000)]);
+  commitAll();
+  await both;
+  t.match(users.get(7), { latestSessionId: 's2', logins: 2, lastSeenAt: 2000, lastLoginAt: 2000 });
+});
+
 t.test('seen marks only move forward, each list on its own', async (t) => {
   const { users } = store();
   await users.login(7, 's1', 'viewer', profile, 1000);
@@ -75,6 +94,44 @@ t.test('a lookup reads the primary key, no scan', async (t) => {
   const { db } = store();
   const plan = (db.prepare(`EXPLAIN QUERY PLAN ${USER_SQL.get}`).all(1) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
   t.match(plan, /SEARCH users USING INTEGER PRIMARY KEY/);
+});
+
+t.test('recovering an earlier build\'s user: deleted events skipped, marks a snapshot lacks read as 0, no login means no row', async (t) => {
+  const login = (sessionId: string, at: number) => ({ data: { m: { t: 'login', sessionId, role: 'host', profile }, at } });
+  const old = { userId: 7, role: 'host', profile, latestSessionId: 'a', logins: 1, firstLoginAt: 10, lastLoginAt: 10, lastSeenAt: null };
+  const journal = (snapshot: unknown, events: Array<{ data: unknown; isDeleted?: boolean }>) => ({
+    latestSnapshot: async () => (snapshot ? { data: snapshot, sequenceNumber: 1 } : undefined),
+    events: () => events,
+  });
+  t.match(await recoverUser(journal(old, [login('b', 20), { ...login('c', 30), isDeleted: true }]), 'user:7'), {
+    latestSessionId: 'b', logins: 2, firstLoginAt: 10, lastLoginAt: 20, invitesSeen: 0, bookingsSeen: 0,
+  });
+  t.equal(await recoverUser(journal(undefined, [{ data: { m: { t: 'logout', sessionId: 'x' }, at: 5 } }]), 'user:8'), undefined);
+});
+
+t.test('moving journals: in chunks, a failing one left in place, a row already there merged, a second run finds nothing', async (t) => {
+  const { db, users } = store();
+  const addJournal = db.prepare("INSERT INTO journal (key, seq, created_at, data) VALUES (?, 1, 0, x'00')");
+  for (let id = 1; id <= 2500; id++) addJournal.run(`user:${id}`);
+  addJournal.run('room:1');
+  await users.login(5, 'newer', 'viewer', profile, 9000);
+  const failed: string[] = [];
+  const record = (userId: number) => ({
+    userId, role: 'host' as const, profile, latestSessionId: `old${userId}`, logins: 3, firstLoginAt: 100, lastLoginAt: 200, lastSeenAt: 300, invitesSeen: 4, bookingsSeen: 0,
+  });
+  const recover = async (key: string) => {
+    const id = Number(key.slice(5));
+    if (id === 13) throw new Error('cannot decode');
+    return id === 14 ? undefined : record(id);
+  };
+  const moved = await users.importActorJournals(recover, (key) => failed.push(key));
+  t.same(moved, { users: 2498, failed: 1 });
+  t.same(failed, ['user:13']);
+  t.same(db.prepare('SELECT key FROM journal').pluck().all(), ['room:1', 'user:13'], 'the failing journal stays, other kinds are untouched');
+  t.equal(users.get(14), undefined, 'no login, no row');
+  t.match(users.get(2500), { latestSessionId: 'old2500', logins: 3, invitesSeen: 4, lastSeenAt: 300 });
+  t.match(users.get(5), { latestSessionId: 'newer', role: 'viewer', logins: 3, firstLoginAt: 100, lastLoginAt: 9000, invitesSeen: 4, lastSeenAt: 300 }, 'merged: the newer login, the larger counts');
+  t.same(await users.importActorJournals(recover, () => {}), { users: 0, failed: 1 }, 'a second run tries only the one left');
 });
 
 /** Writes users the way an earlier build did: `user:<id>` actors with a journal and snapshots. */
