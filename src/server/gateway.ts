@@ -104,6 +104,8 @@ export function wsBehavior(deps: GatewayDeps): WebSocketBehavior<SocketData> {
     data.conn = conn;
     const { session, resumed, resync } = sessions.open(data.identity, data.conn, data.resume);
     data.session = session;
+    // The session carries the identity (user, role, profile) from now on: the token's copy can go.
+    data.identity = session;
     const ids = { userId: session.userId, sessionId: session.id };
     logger.info({ ...ids, resumed, resync: resync?.code }, resumed ? 'session resumed' : 'session opened');
     const welcome = () => {

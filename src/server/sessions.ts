@@ -53,6 +53,8 @@ export interface OpenResult {
 
 /** Most sessions are in no room: they share one empty set (an empty Set costs ~150 B). */
 const NO_TOPICS: ReadonlySet<string> = new Set<string>();
+/** Sessions that were never pushed to share one (frozen) empty resume buffer. */
+const NO_PUSHES = Object.freeze([]) as unknown as Session['buffer'];
 
 /**
  * One live session per user, each with its own push sequence. A dropped
@@ -117,7 +119,7 @@ export class SessionRegistry {
       conn,
       live: false,
       seq: 0,
-      buffer: [],
+      buffer: NO_PUSHES,
       graceTimer: undefined,
       topics,
     };
@@ -171,6 +173,7 @@ export class SessionRegistry {
     if (!s) return false;
     const seq = ++s.seq;
     const frame = encode({ op, d, seq });
+    if (s.buffer === NO_PUSHES) s.buffer = [];
     s.buffer.push({ seq, frame });
     if (s.buffer.length > this.opts.bufferSize) s.buffer.shift();
     if (s.live && s.conn) s.conn.send(frame);
