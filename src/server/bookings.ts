@@ -103,7 +103,7 @@ export class Bookings {
   }
 
   async count(userId: number, role: Role): Promise<{ total: number; unread: number }> {
-    return this.deps.store.receivedCount(userId, role, this.deps.users.get(userId)?.bookingsSeen ?? 0);
+    return this.deps.store.receivedCount(userId, role, this.deps.users.seenMark(userId, 'bookingsSeen'));
   }
 
   /** After a fresh login: the pending count, when there is something to tell (it follows the welcome). */

@@ -52,7 +52,7 @@ export class Messages {
     if (!this.rate.take(me.userId, cmd.at)) throw new ProtocolError('RATE_LIMITED', `at most ${config.messagePerMin} messages per minute`);
     // The first message to someone needs them to exist (logged in once), as a booking does; later ones find the conversation.
     if (store.conversationBetween(me.userId, d.userId) === undefined) {
-      if (!this.deps.users.get(d.userId)) throw new ProtocolError('USER_NOT_FOUND', `user ${d.userId} is unknown`);
+      if (!this.deps.users.known(d.userId)) throw new ProtocolError('USER_NOT_FOUND', `user ${d.userId} is unknown`);
     }
     const withMessage = this.deps.withMessage;
     const from = { userId: me.userId, profile: me.profile };

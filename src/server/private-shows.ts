@@ -168,7 +168,7 @@ export class PrivateShows {
   }
 
   async count(userId: number, role: Role): Promise<{ total: number; unread: number }> {
-    return this.deps.store.receivedCount(userId, role, this.deps.clock.now(), this.deps.users.get(userId)?.invitesSeen ?? 0);
+    return this.deps.store.receivedCount(userId, role, this.deps.clock.now(), this.deps.users.seenMark(userId, 'invitesSeen'));
   }
 
   /** After a fresh login: the pending count, when there is something to tell (it follows the welcome). */

@@ -32,6 +32,10 @@ export type SeenList = 'invitesSeen' | 'bookingsSeen';
  */
 export interface UserStore {
   get(userId: number): UserRecord | undefined;
+  /** Whether the user ever logged in (a primary-key probe: nothing is parsed). */
+  known(userId: number): boolean;
+  /** One "seen" mark (0 for an unknown user), without reading the rest of the row. */
+  seenMark(userId: number, list: SeenList): number;
   /** A login: the row is created or updated (latest session, profile, role, count) once committed. */
   login(userId: number, sessionId: string, role: UserRole, profile: Profile, at: number): Promise<void>;
   /** A session ended: last seen, unless a newer session replaced it (then nothing changes). */
@@ -48,6 +52,9 @@ export const USER_SQL = {
           VALUES (@userId, @role, @profile, @sessionId, 1, @at, @at)
           ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, profile = excluded.profile,
             latest_session_id = excluded.latest_session_id, logins = logins + 1, last_login_at = excluded.last_login_at`,
+  known: 'SELECT 1 FROM users WHERE user_id = ?',
+  invitesSeenOf: 'SELECT invites_seen FROM users WHERE user_id = ?',
+  bookingsSeenOf: 'SELECT bookings_seen FROM users WHERE user_id = ?',
   logout: 'UPDATE users SET last_seen_at = ? WHERE user_id = ? AND latest_session_id = ?',
   invitesSeen: 'UPDATE users SET invites_seen = ? WHERE user_id = ? AND invites_seen < ?',
   bookingsSeen: 'UPDATE users SET bookings_seen = ? WHERE user_id = ? AND bookings_seen < ?',
@@ -88,6 +95,7 @@ export class SqliteUserStore implements UserStore {
     private readonly commits: CommitQueue,
   ) {
     this.st = Object.fromEntries(Object.entries(USER_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as SqliteUserStore['st'];
+    for (const single of [this.st.known, this.st.invitesSeenOf, this.st.bookingsSeenOf]) single.pluck();
   }
 
   get(userId: number): UserRecord | undefined {
@@ -105,6 +113,15 @@ export class SqliteUserStore implements UserStore {
       invitesSeen: r.invites_seen,
       bookingsSeen: r.bookings_seen,
     };
+  }
+
+  known(userId: number): boolean {
+    return this.st.known.get(userId) === 1;
+  }
+
+  seenMark(userId: number, list: SeenList): number {
+    const st = list === 'invitesSeen' ? this.st.invitesSeenOf : this.st.bookingsSeenOf;
+    return (st.get(userId) as number | undefined) ?? 0;
   }
 
   login(userId: number, sessionId: string, role: UserRole, profile: Profile, at: number): Promise<void> {

@@ -81,6 +81,11 @@ t.test('seen marks only move forward, each list on its own', async (t) => {
   await users.seen(7, 'invitesSeen', 3);
   await users.seen(7, 'bookingsSeen', 2);
   t.match(users.get(7), { invitesSeen: 5, bookingsSeen: 2 });
+  t.equal(users.seenMark(7, 'invitesSeen'), 5);
+  t.equal(users.seenMark(7, 'bookingsSeen'), 2);
+  t.equal(users.seenMark(8, 'invitesSeen'), 0, 'an unknown user has seen nothing');
+  t.ok(users.known(7));
+  t.notOk(users.known(8));
 });
 
 t.test('a failed commit rejects and stores nothing', async (t) => {
