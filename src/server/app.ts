@@ -35,7 +35,7 @@ import { RoomChannels } from './channels.js';
 import type { Config } from './config.js';
 import { wsBehavior } from './gateway.js';
 import { createHandlers } from './handlers.js';
-import { mountHttpRoutes } from './http.js';
+import { listenExclusive, mountHttpRoutes } from './http.js';
 import { Lanes } from './lanes.js';
 import { FrameBatcher } from './outgoing.js';
 import { OutboxPruner } from './outbox-pruner.js';
@@ -62,11 +62,6 @@ import { ViewerLevels } from './viewer-levels.js';
 import { ViewerSpendStore } from '../storage/viewer-levels.js';
 import { TalentService } from './talents.js';
 import { AudienceLists } from './audience.js';
-
-/** uWS accepts (host, port, options, cb); its typings only list (port, options, cb). */
-/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (a const enum in the typings, not exported at runtime). */
-const LISTEN_EXCLUSIVE_PORT = 1;
-type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: uWS.us_listen_socket | false) => void) => uWS.TemplatedApp;
 
 export interface RunningServer {
   readonly port: number;
@@ -372,19 +367,19 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   mountHttpRoutes(app, { metrics, isReady: () => ready });
 
-  // Exclusive: without it uWS binds with SO_REUSEPORT and a second server on the same port would share the traffic.
-  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
-    (app.listen as unknown as ListenWithOptions)(config.host, config.port, LISTEN_EXCLUSIVE_PORT, (socket) =>
-      socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}: the port is in use or not allowed`)),
-    ),
-  ).catch(async (err: unknown) => {
-    // Nothing was served: release the database (and its lock) before giving up.
-    roomService.close();
+  /** Stops the actors (they flush their snapshots), then closes storage (and its lock) and the app. */
+  const release = async () => {
     await Promise.all([rooms.close(), desks.close(), matches.close(), talents.close()]);
     runtime.shutdown();
+    await engine.flush();
     engine.close();
     db.close();
     app.close();
+  };
+  const listenSocket = await listenExclusive(app, config.host, config.port).catch(async (err: unknown) => {
+    // Nothing was served: release the database (and its lock) before giving up.
+    roomService.close();
+    await release();
     throw err;
   });
   const port = uWS.us_socket_local_port(listenSocket);
@@ -406,12 +401,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       pushDeliverer.close();
       outboxPruner.close();
       channels.flushAll();
-      await Promise.all([rooms.close(), desks.close(), matches.close(), talents.close()]);
-      runtime.shutdown();
-      await engine.flush();
-      engine.close();
-      db.close();
-      app.close();
+      await release();
       logger.info('stopped');
     })());
 

@@ -1,4 +1,4 @@
-import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { ProtocolError, type ErrorName } from '../protocol/errors.js';
 import type { Metrics } from './metrics.js';
 
@@ -45,4 +45,21 @@ export function mountHttpRoutes(app: TemplatedApp, deps: { metrics: Metrics; isR
       });
     })
     .any('/*', (res) => sendJson(res, 404, { code: 404, msg: 'not found' }));
+}
+
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (a const enum in the typings, not exported at runtime). */
+const LISTEN_EXCLUSIVE_PORT = 1;
+/** uWS accepts (host, port, options, cb); its typings only list (port, options, cb). */
+type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => TemplatedApp;
+
+/**
+ * Listens on host:port exclusively: without it uWS binds with SO_REUSEPORT, and a second server on
+ * the same port would silently share the traffic.
+ */
+export function listenExclusive(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+  return new Promise((resolve, reject) =>
+    (app.listen as unknown as ListenWithOptions)(host, port, LISTEN_EXCLUSIVE_PORT, (socket) =>
+      socket ? resolve(socket) : reject(new Error(`cannot listen on ${host}:${port}: the port is in use or not allowed`)),
+    ),
+  );
 }
